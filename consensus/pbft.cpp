@@ -1,0 +1,410 @@
+// Normal-case operation of the PBFT core: proposals, prepares, commits, in-order commit.
+#include "consensus/pbft.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+
+#include "node/chain/merkle.h"
+
+namespace meterchain::consensus {
+
+namespace {
+template <class... Ts>
+struct Overloaded : Ts... {
+    using Ts::operator()...;
+};
+
+// The first `quorum` signatures in validator order: every honest node builds the same
+// certificate from the same votes.
+std::vector<chain::CommitSignature> FirstSignatures(const std::map<uint32_t, Bytes>& votes,
+                                                    size_t quorum) {
+    std::vector<chain::CommitSignature> out;
+    for (const auto& [who, sig] : votes) {
+        if (out.size() == quorum) break;
+        out.push_back({who, sig});
+    }
+    return out;
+}
+}  // namespace
+
+Core::Core(Options options, const crypto::Signer& signer, const crypto::Verifier& verifier,
+           Application& app, const Tip& tip, const std::map<std::string, Bytes>& durable)
+    : m_opt(std::move(options)), m_signer(signer), m_verifier(verifier), m_app(app) {
+    if (m_opt.validators.size() == 0 || m_opt.self >= m_opt.validators.size()) {
+        std::fprintf(stderr, "consensus: self index %u outside a validator set of %zu\n",
+                     m_opt.self, m_opt.validators.size());
+        std::abort();
+    }
+    m_opt.window = std::max(m_opt.window, 2 * m_opt.checkpoint_interval);
+    m_opt.max_in_flight = std::clamp<uint64_t>(m_opt.max_in_flight, 1, m_opt.window);
+    if (!tip.empty) {
+        m_has_committed = true;
+        m_committed_height = tip.header.height;
+        m_committed_header = tip.header;
+        m_committed_cert = tip.certificate;
+        m_low = tip.header.height - tip.header.height % m_opt.checkpoint_interval;
+    }
+    Restore(durable);
+}
+
+uint32_t Core::Primary(uint64_t view) const {
+    return static_cast<uint32_t>(view % m_opt.validators.size());
+}
+
+void Core::Step(const Message& message) {
+    if (Sender(message) == m_opt.self && !std::holds_alternative<BlockResponse>(message)) return;
+    if (!VerifyMessage(m_opt.chain_id, m_opt.validators, m_verifier, message)) {
+        ++m_counters.bad_signatures;
+        return;
+    }
+    std::visit(Overloaded{
+                   [this](const PrePrepare& m) { OnPrePrepare(m); },
+                   [this](const Vote& m) { OnVote(m); },
+                   [this](const Checkpoint& m) { OnCheckpoint(m); },
+                   [this](const ViewChange& m) { OnViewChange(m); },
+                   [this](const NewView& m) { OnNewView(m); },
+                   [this](const BlockRequest& m) { OnBlockRequest(m); },
+                   [this](const BlockResponse& m) { OnBlockResponse(m); },
+               },
+               message);
+}
+
+uint32_t Core::ViewTimeout() const {
+    uint64_t t = m_opt.view_timeout_ticks;
+    for (uint32_t i = 0; i < m_view_change_attempts && t < m_opt.max_view_timeout_ticks; ++i) t *= 2;
+    return static_cast<uint32_t>(std::min<uint64_t>(t, m_opt.max_view_timeout_ticks));
+}
+
+void Core::Tick() {
+    if (m_fetching) {
+        ++m_fetch_ticks;
+        MaybeFetch();
+    }
+    Retransmit();
+    if (m_in_view_change) {
+        if (++m_ticks >= ViewTimeout()) {
+            ++m_view_change_attempts;  // this view failed too: wait twice as long for the next
+            StartViewChange(m_view + 1);
+        }
+        return;
+    }
+    const bool work = m_pending_work || !m_waiting.empty() ||
+                      std::any_of(m_slots.begin(), m_slots.end(),
+                                  [](const auto& kv) { return kv.second.accepted; });
+    if (!work) {
+        m_ticks = 0;
+        return;
+    }
+    if (++m_ticks >= ViewTimeout()) StartViewChange(m_view + 1);
+}
+
+void Core::Retransmit() {
+    // Lost messages must not stall a height forever: resend what this node said about every
+    // height that has not committed for a while. Receivers treat repeats as no-ops.
+    for (auto& [height, slot] : m_slots) {
+        if (!slot.accepted || m_in_view_change) continue;
+        if (++slot.stalled_ticks % m_opt.retransmit_ticks != 0) continue;
+        if (slot.pre_prepare) m_ready.messages.push_back({Outbound::kBroadcast, *slot.pre_prepare});
+        for (auto kind : {VoteKind::kPrepare, VoteKind::kCommit}) {
+            const auto& votes = kind == VoteKind::kPrepare ? slot.prepares : slot.commits;
+            auto it = votes.find(slot.digest);
+            if (it == votes.end()) continue;
+            auto mine = it->second.find(m_opt.self);
+            if (mine == it->second.end()) continue;
+            Vote v{kind, m_view, height, slot.digest, m_opt.self, mine->second};
+            m_ready.messages.push_back({Outbound::kBroadcast, v});
+        }
+    }
+    if (m_in_view_change && m_ticks > 0 && m_ticks % m_opt.retransmit_ticks == 0) {
+        auto it = m_view_changes.find(m_view);
+        if (it != m_view_changes.end() && it->second.count(m_opt.self)) {
+            m_ready.messages.push_back({Outbound::kBroadcast, it->second.at(m_opt.self)});
+        }
+    }
+}
+
+bool Core::InWindow(uint64_t height) const {
+    const uint64_t low = std::max(m_low, m_has_committed ? m_committed_height : 0);
+    return height >= FirstUncommitted() && height <= low + m_opt.window;
+}
+
+std::optional<Hash256> Core::ParentHash(uint64_t height) const {
+    if (height < FirstUncommitted()) return std::nullopt;
+    if (height == FirstUncommitted()) {
+        if (m_has_committed) return m_committed_header.Hash();
+        return Hash256{};  // parent of the first block
+    }
+    auto it = m_slots.find(height - 1);
+    if (it == m_slots.end() || !it->second.accepted) return std::nullopt;
+    return it->second.digest;
+}
+
+std::optional<uint64_t> Core::ParentTimestamp(uint64_t height) const {
+    if (height == FirstUncommitted()) {
+        return m_has_committed ? m_committed_header.timestamp_ms : 0;
+    }
+    auto it = m_slots.find(height - 1);
+    if (it == m_slots.end() || !it->second.accepted) return std::nullopt;
+    return it->second.block.header.timestamp_ms;
+}
+
+uint64_t Core::NextHeight() const {
+    uint64_t h = FirstUncommitted();
+    for (auto it = m_slots.find(h); it != m_slots.end() && it->first == h && it->second.accepted;
+         ++it) {
+        ++h;
+    }
+    return h;
+}
+
+bool Core::CanPropose() const {
+    if (m_in_view_change || Primary(m_view) != m_opt.self || !m_waiting.empty()) return false;
+    if (m_view_has_base && (!m_has_committed || m_committed_height < m_view_base)) return false;
+    const uint64_t h = NextHeight();
+    return InWindow(h) && h - FirstUncommitted() < m_opt.max_in_flight && ParentHash(h);
+}
+
+Status Core::Propose(std::vector<chain::Transaction> txs, uint64_t timestamp_ms) {
+    if (!CanPropose()) return FailedPrecondition("not the primary of an active view with room");
+    const uint64_t h = NextHeight();
+    chain::Block block;
+    auto& hd = block.header;
+    hd.chain_id = m_opt.chain_id;
+    hd.height = h;
+    hd.prev_hash = *ParentHash(h);
+    hd.proposer = m_opt.self;
+    hd.view = m_view;
+    hd.timestamp_ms = std::max(timestamp_ms, *ParentTimestamp(h));
+    block.transactions = std::move(txs);
+    hd.tx_root = chain::MerkleRoot(block.TxHashes());
+    auto root = m_app.Execute(block);
+    if (!root.ok()) return root.status();
+    hd.state_root = *root;
+
+    PrePrepare pp{m_view, h, block, m_opt.self, {}};
+    Message msg = pp;
+    SignMessage(m_opt.chain_id, m_signer, msg);
+    if (!Accept(Proposal{block, false, std::get<PrePrepare>(msg)})) {
+        return Internal("own proposal at height " + std::to_string(h) + " was not accepted");
+    }
+    m_ready.messages.push_back({Outbound::kBroadcast, std::move(msg)});
+    return Status::Ok();
+}
+
+void Core::OnPrePrepare(const PrePrepare& m) {
+    if (m_in_view_change || m.view != m_view || m.from != Primary(m_view)) return;
+    if (m.height != m.block.header.height || m.height < FirstUncommitted()) return;
+    if (!InWindow(m.height)) {
+        NoteAhead(m.height - 1, m.from);
+        return;
+    }
+    const Hash256 digest = m.block.Hash();
+    auto slot = m_slots.find(m.height);
+    if (slot != m_slots.end() && slot->second.accepted) {
+        if (slot->second.digest != digest) {
+            ++m_counters.equivocations_detected;
+            StartViewChange(m_view + 1);
+        }
+        return;
+    }
+    auto waiting = m_waiting.find(m.height);
+    if (waiting != m_waiting.end()) {
+        if (waiting->second.block.Hash() != digest) {
+            ++m_counters.equivocations_detected;
+            StartViewChange(m_view + 1);
+        }
+        return;
+    }
+    m_waiting[m.height] = Proposal{m.block, false, m};
+    TryAcceptWaiting();
+}
+
+void Core::TryAcceptWaiting() {
+    m_waiting.erase(m_waiting.begin(), m_waiting.lower_bound(FirstUncommitted()));
+    while (!m_in_view_change) {
+        // Proposals of a new view build on its base: wait until that is committed here.
+        if (m_view_has_base && (!m_has_committed || m_committed_height < m_view_base)) return;
+        const uint64_t h = NextHeight();
+        auto it = m_waiting.find(h);
+        if (it == m_waiting.end()) return;
+        Proposal p = std::move(it->second);
+        m_waiting.erase(it);
+        if (!Accept(p)) {
+            ++m_counters.invalid_proposals;
+            StartViewChange(m_view + 1);
+            return;
+        }
+    }
+}
+
+bool Core::Accept(const Proposal& p) {
+    const auto& hd = p.block.header;
+    const uint64_t h = hd.height;
+    const auto parent = ParentHash(h);
+    const auto parent_ts = ParentTimestamp(h);
+    if (!parent || !parent_ts || hd.prev_hash != *parent || hd.chain_id != m_opt.chain_id) {
+        return false;
+    }
+    if (p.justified) {
+        if (hd.view > m_view || hd.proposer != Primary(hd.view)) return false;
+    } else if (hd.view != m_view || hd.proposer != Primary(m_view)) {
+        return false;
+    }
+    if (hd.timestamp_ms < *parent_ts || !chain::CheckTxRoot(p.block).ok()) return false;
+
+    Slot& slot = m_slots[h];
+    const Hash256 digest = p.block.Hash();
+    if (slot.lock_digest && slot.lock_view == m_view && *slot.lock_digest != digest) {
+        return false;  // this node already voted for another block here in this view
+    }
+    auto root = m_app.Execute(p.block);
+    if (!root.ok() || *root != hd.state_root) return false;
+
+    slot.accepted = true;
+    slot.block = p.block;
+    slot.digest = digest;
+    slot.stalled_ticks = 0;
+    if (p.pre_prepare && p.pre_prepare->from == m_opt.self) slot.pre_prepare = p.pre_prepare;
+    slot.lock_view = m_view;
+    slot.lock_digest = digest;
+    PersistSlot(h, slot);
+    SendVote(VoteKind::kPrepare, h, digest);
+    CheckPrepared(h);
+    return true;
+}
+
+void Core::SendVote(VoteKind kind, uint64_t height, const Hash256& digest) {
+    Message msg = Vote{kind, m_view, height, digest, m_opt.self, {}};
+    SignMessage(m_opt.chain_id, m_signer, msg);
+    const Vote& v = std::get<Vote>(msg);
+    Slot& slot = m_slots[height];
+    auto& votes = kind == VoteKind::kPrepare ? slot.prepares : slot.commits;
+    auto& first = kind == VoteKind::kPrepare ? slot.prepare_of : slot.commit_of;
+    first[m_opt.self] = digest;
+    votes[digest][m_opt.self] = v.signature;
+    m_ready.messages.push_back({Outbound::kBroadcast, std::move(msg)});
+}
+
+void Core::OnVote(const Vote& m) {
+    if (m_in_view_change || m.view != m_view || m.height < FirstUncommitted()) return;
+    if (!InWindow(m.height)) {
+        NoteAhead(m.height - 1, m.from);
+        return;
+    }
+    Slot& slot = m_slots[m.height];
+    auto& first = m.kind == VoteKind::kPrepare ? slot.prepare_of : slot.commit_of;
+    auto [it, inserted] = first.emplace(m.from, m.digest);
+    if (!inserted) return;  // a repeat, or a second vote for another block: the first counts
+    auto& votes = m.kind == VoteKind::kPrepare ? slot.prepares : slot.commits;
+    votes[m.digest][m.from] = m.signature;
+    if (m.kind == VoteKind::kPrepare) {
+        CheckPrepared(m.height);
+    } else {
+        // A quorum committed a block this node never prepared: it missed messages and will
+        // have to fetch the block once the others have committed it.
+        const bool missed = votes[m.digest].size() >= m_opt.validators.Quorum() &&
+                            (!slot.accepted || slot.digest != m.digest);
+        CheckCommitted(m.height);  // may commit and erase the slot
+        if (missed) NoteAhead(m.height, m.from);
+    }
+}
+
+void Core::CheckPrepared(uint64_t height) {
+    if (height < FirstUncommitted()) return;
+    Slot& slot = m_slots[height];
+    if (!slot.accepted || slot.prepared) return;
+    auto it = slot.prepares.find(slot.digest);
+    if (it == slot.prepares.end() || it->second.size() < m_opt.validators.Quorum()) return;
+    slot.prepared = true;
+    slot.best_prepared =
+        PreparedCert{m_view, slot.block, FirstSignatures(it->second, m_opt.validators.Quorum())};
+    PersistSlot(height, slot);
+    slot.sent_commit = true;
+    SendVote(VoteKind::kCommit, height, slot.digest);
+    CheckCommitted(height);
+}
+
+void Core::CheckCommitted(uint64_t height) {
+    if (height < FirstUncommitted()) return;
+    Slot& slot = m_slots[height];
+    if (!slot.prepared || slot.committed_local) return;
+    auto it = slot.commits.find(slot.digest);
+    if (it == slot.commits.end() || it->second.size() < m_opt.validators.Quorum()) return;
+    slot.committed_local = true;
+    CommitInOrder();
+}
+
+void Core::CommitInOrder() {
+    for (;;) {
+        auto it = m_slots.find(FirstUncommitted());
+        if (it == m_slots.end() || !it->second.committed_local) return;
+        Slot& slot = it->second;
+        chain::Block block = slot.block;
+        block.certificate.height = it->first;
+        block.certificate.view = m_view;
+        block.certificate.block_hash = slot.digest;
+        block.certificate.signatures =
+            FirstSignatures(slot.commits.at(slot.digest), m_opt.validators.Quorum());
+        CommitBlock(std::move(block));
+    }
+}
+
+void Core::CommitBlock(chain::Block block) {
+    const uint64_t h = block.header.height;
+    if (h != FirstUncommitted()) {
+        std::fprintf(stderr, "consensus: committing height %llu out of order (expected %llu)\n",
+                     static_cast<unsigned long long>(h),
+                     static_cast<unsigned long long>(FirstUncommitted()));
+        std::abort();
+    }
+    m_has_committed = true;
+    m_committed_height = h;
+    m_committed_header = block.header;
+    m_committed_cert = block.certificate;
+    m_slots.erase(h);
+    Persist(SlotKey(h), std::nullopt);
+    m_waiting.erase(m_waiting.begin(), m_waiting.upper_bound(h));
+    m_ticks = 0;
+    m_view_change_attempts = 0;
+    if (h % m_opt.checkpoint_interval == 0) SendCheckpoint(block.header);
+    m_ready.committed.push_back(std::move(block));
+}
+
+std::set<Hash256> Core::InFlightTxHashes() const {
+    std::set<Hash256> out;
+    for (const auto& [h, slot] : m_slots) {
+        if (!slot.accepted) continue;
+        for (const auto& tx : slot.block.transactions) out.insert(tx.Hash());
+    }
+    for (const auto& [h, p] : m_waiting) {
+        for (const auto& tx : p.block.transactions) out.insert(tx.Hash());
+    }
+    return out;
+}
+
+void Core::ResetSlotForNewView(Slot& s) {
+    s.accepted = false;
+    s.block = {};
+    s.digest = {};
+    s.pre_prepare.reset();
+    s.sent_commit = s.prepared = s.committed_local = false;
+    s.prepares.clear();
+    s.commits.clear();
+    s.prepare_of.clear();
+    s.commit_of.clear();
+    s.stalled_ticks = 0;
+}
+
+void Core::Send(int32_t to, Message m) {
+    SignMessage(m_opt.chain_id, m_signer, m);
+    m_ready.messages.push_back({to, std::move(m)});
+}
+
+Ready Core::TakeReady() {
+    Ready out = std::move(m_ready);
+    m_ready = Ready{};
+    return out;
+}
+
+}  // namespace meterchain::consensus

@@ -1,0 +1,252 @@
+// The PBFT consensus core: a pure, deterministic state machine.
+//
+// Inputs:  Step(message from a peer), Tick() (one unit of abstract time), Propose(batch).
+// Outputs: TakeReady() — durable writes, committed blocks (with commit certificates), messages
+//          to send and block requests to serve. No sockets, threads or clocks inside: the node
+//          (or the simulator) drives it and must apply a Ready in this order: (1) write
+//          `durable` synced, (2) apply `committed` blocks in order, (3) send `messages`.
+//
+// Protocol (docs/CONSENSUS.md): blocks are sequence numbers. In view v the primary
+// (v mod n) sends PRE-PREPARE(block) and every replica PREPARE; 2f+1 prepares make the block
+// prepared and each replica sends COMMIT, signed over the commit vote; 2f+1 commits commit
+// it, strictly in height order, and those signatures are its certificate. Several heights may
+// be in flight (pipelining) inside the window above the last stable checkpoint. A replica
+// accepts a proposal at h only when its parent at h-1 is committed or accepted in the same
+// view. Checkpoints every K heights become stable with 2f+1 matching signatures and move the
+// window. A silent or faulty primary is replaced by VIEW-CHANGE / NEW-VIEW; the new view
+// re-proposes the chain of highest-view prepared blocks, so no committed block is reverted.
+// Nodes that fall behind fetch committed blocks (BLOCK-REQUEST / BLOCK-RESPONSE) and verify
+// their certificates.
+//
+// Thread-safety: none; one thread (the node's consensus strand) owns a Core.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "consensus/application.h"
+#include "consensus/messages.h"
+#include "node/chain/validators.h"
+#include "node/crypto/signer.h"
+
+namespace meterchain::consensus {
+
+struct Options {
+    std::string chain_id;
+    chain::ValidatorSet validators;
+    uint32_t self = 0;
+    uint64_t checkpoint_interval = 8;   // K
+    uint64_t window = 32;               // heights accepted above the stable checkpoint
+    uint64_t max_in_flight = 8;         // uncommitted heights the primary proposes ahead
+    uint32_t view_timeout_ticks = 40;   // no progress for this long -> view change
+    uint32_t max_view_timeout_ticks = 40 * 64;
+    uint32_t retransmit_ticks = 10;     // resend own votes of stalled heights
+    uint32_t fetch_retry_ticks = 8;     // resend an unanswered block request
+    uint64_t max_blocks_per_request = 64;
+    // When the chain starts from a genesis block every node creates locally (height 0, no
+    // certificate), its hash; consensus then starts at height 1.
+    std::optional<Hash256> genesis_hash;
+};
+
+struct Outbound {
+    static constexpr int32_t kBroadcast = -1;
+    int32_t to = kBroadcast;  // validator index, or kBroadcast (all others)
+    Message message;
+};
+
+// A durable record of the core; nullopt value = delete. Keys are short ASCII names.
+struct DurableWrite {
+    std::string key;
+    std::optional<Bytes> value;
+};
+
+// A peer asked for committed blocks; the node answers with a BlockResponse from storage.
+struct ServeRequest {
+    uint32_t to = 0;
+    uint64_t from_height = 0;
+    uint64_t to_height = 0;
+};
+
+struct Ready {
+    std::vector<DurableWrite> durable;
+    std::vector<chain::Block> committed;
+    std::vector<Outbound> messages;
+    std::vector<ServeRequest> serve;
+    bool empty() const {
+        return durable.empty() && committed.empty() && messages.empty() && serve.empty();
+    }
+};
+
+// The committed tip the core starts from (from storage).
+struct Tip {
+    bool empty = true;
+    chain::BlockHeader header;         // valid when !empty
+    chain::CommitCertificate certificate;
+};
+
+struct Counters {
+    uint64_t view_changes = 0;
+    uint64_t equivocations_detected = 0;
+    uint64_t invalid_proposals = 0;
+    uint64_t bad_signatures = 0;
+    uint64_t blocks_fetched = 0;
+};
+
+class Core {
+public:
+    // `signer`, `verifier` and `app` must outlive the Core. `durable` holds the records of
+    // earlier Ready::durable writes (empty on first start); `tip` the committed tip in storage.
+    Core(Options options, const crypto::Signer& signer, const crypto::Verifier& verifier,
+         Application& app, const Tip& tip, const std::map<std::string, Bytes>& durable);
+
+    void Step(const Message& message);
+    void Tick();
+
+    // True when this node is the primary of an active view and may propose the next height.
+    bool CanPropose() const;
+    // Proposes a block of `txs` at the next height. The caller excludes InFlightTxHashes().
+    // Errors: kFailedPrecondition when !CanPropose(); the application's error when the batch
+    // does not execute (nothing is sent then).
+    Status Propose(std::vector<chain::Transaction> txs, uint64_t timestamp_ms);
+    // The node has transactions waiting; a primary that proposes nothing is then replaced.
+    void SetPendingWork(bool pending) { m_pending_work = pending; }
+
+    Ready TakeReady();
+    bool HasReady() const { return !m_ready.empty(); }
+
+    uint64_t view() const { return m_view; }
+    bool in_view_change() const { return m_in_view_change; }
+    uint32_t Primary(uint64_t view) const;
+    uint64_t committed_height() const { return m_committed_height; }
+    bool has_committed() const { return m_has_committed; }
+    uint64_t stable_checkpoint() const { return m_low; }
+    std::set<Hash256> InFlightTxHashes() const;
+    const Counters& counters() const { return m_counters; }
+
+private:
+    struct Slot {
+        // The proposal accepted in the current view.
+        bool accepted = false;
+        chain::Block block;
+        Hash256 digest{};
+        std::optional<PrePrepare> pre_prepare;  // kept by the primary for retransmission
+        bool sent_commit = false;
+        bool prepared = false;
+        bool committed_local = false;
+        // Votes of the current view, per digest, per voter.
+        std::map<Hash256, std::map<uint32_t, Bytes>> prepares;
+        std::map<Hash256, std::map<uint32_t, Bytes>> commits;
+        std::map<uint32_t, Hash256> prepare_of, commit_of;  // first vote of each voter
+        // Highest-view prepared certificate, kept across views (view-change evidence).
+        std::optional<PreparedCert> best_prepared;
+        // The digest this node voted for in `lock_view` (persisted: never vote twice).
+        uint64_t lock_view = 0;
+        std::optional<Hash256> lock_digest;
+        uint32_t stalled_ticks = 0;
+    };
+    struct Proposal {
+        chain::Block block;
+        bool justified = false;  // re-proposed by a NEW-VIEW (no pre-prepare signature)
+        std::optional<PrePrepare> pre_prepare;
+    };
+    struct Selection {
+        bool has_base = false;
+        uint64_t base_height = 0;
+        Hash256 base_hash{};
+        std::vector<chain::Block> blocks;  // heights base+1, base+2, ... (or 0, 1, ... )
+    };
+
+    // Message handlers.
+    void OnPrePrepare(const PrePrepare& m);
+    void OnVote(const Vote& m);
+    void OnCheckpoint(const Checkpoint& m);
+    void OnViewChange(const ViewChange& m);
+    void OnNewView(const NewView& m);
+    void OnBlockRequest(const BlockRequest& m);
+    void OnBlockResponse(const BlockResponse& m);
+
+    // Normal case.
+    uint64_t NextHeight() const;      // the lowest height without an accepted proposal
+    bool InWindow(uint64_t height) const;
+    std::optional<Hash256> ParentHash(uint64_t height) const;  // committed or accepted
+    std::optional<uint64_t> ParentTimestamp(uint64_t height) const;
+    void TryAcceptWaiting();
+    bool Accept(const Proposal& p);   // validates, executes, votes; false when invalid
+    void CheckPrepared(uint64_t height);
+    void CheckCommitted(uint64_t height);
+    void CommitInOrder();
+    void CommitBlock(chain::Block block);
+    void SendVote(VoteKind kind, uint64_t height, const Hash256& digest);
+    void ResetSlotForNewView(Slot& s);
+    uint64_t FirstUncommitted() const { return m_has_committed ? m_committed_height + 1 : 0; }
+    uint32_t ViewTimeout() const;
+    void Retransmit();
+
+    // Checkpoints and state transfer.
+    void SendCheckpoint(const chain::BlockHeader& header);
+    void AdvanceLowWatermark(uint64_t height);
+    void NoteAhead(uint64_t height, uint32_t peer);
+    void MaybeFetch();
+
+    // View change.
+    void StartViewChange(uint64_t new_view);
+    ViewChange BuildViewChange(uint64_t new_view) const;
+    bool ValidViewChange(const ViewChange& m) const;
+    void MaybeSendNewView();
+    void InstallNewView(const NewView& nv);
+    Selection Select(const std::vector<ViewChange>& vcs) const;
+    void MaybeJoinHigherView();
+
+    // Outputs.
+    void Send(int32_t to, Message m);  // signs and queues
+    void Persist(std::string key, std::optional<Bytes> value);
+    void PersistView();
+    void PersistSlot(uint64_t height, const Slot& s);
+    static std::string SlotKey(uint64_t height);
+    void Restore(const std::map<std::string, Bytes>& durable);
+
+    Options m_opt;
+    const crypto::Signer& m_signer;
+    const crypto::Verifier& m_verifier;
+    Application& m_app;
+
+    uint64_t m_view = 0;
+    bool m_in_view_change = false;
+    uint32_t m_view_change_attempts = 0;  // consecutive views that failed; resets on commit
+    uint32_t m_ticks = 0;                 // since the last progress (commit or new view)
+    bool m_pending_work = false;
+
+    bool m_has_committed = false;
+    uint64_t m_committed_height = 0;
+    chain::BlockHeader m_committed_header;
+    chain::CommitCertificate m_committed_cert;
+    uint64_t m_low = 0;  // last stable checkpoint height (0 before the first)
+
+    std::map<uint64_t, Slot> m_slots;          // uncommitted heights
+    std::map<uint64_t, Proposal> m_waiting;    // proposals whose parent is not accepted yet
+    uint64_t m_view_base = 0;                  // heights <= this must be committed first
+    bool m_view_has_base = false;
+
+    // Checkpoint votes: height -> (block hash, state root) -> voters.
+    std::map<uint64_t, std::map<std::pair<Hash256, Hash256>, std::set<uint32_t>>> m_checkpoints;
+    // View changes received: view -> sender -> message.
+    std::map<uint64_t, std::map<uint32_t, ViewChange>> m_view_changes;
+    std::optional<NewView> m_last_new_view;   // the NEW-VIEW that installed m_view
+    bool m_sent_new_view = false;
+
+    // State transfer.
+    uint64_t m_ahead_height = 0;  // highest height some peer reported committed
+    uint32_t m_ahead_peer = 0;
+    bool m_fetching = false;
+    uint32_t m_fetch_ticks = 0;
+    uint32_t m_fetch_attempt = 0;
+
+    Ready m_ready;
+    Counters m_counters;
+};
+
+}  // namespace meterchain::consensus

@@ -1,0 +1,47 @@
+// The validator set of a chain and verification of commit certificates against it.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "node/base/bytes.h"
+#include "node/base/status.h"
+#include "node/chain/types.h"
+#include "node/crypto/signer.h"
+
+namespace meterchain::chain {
+
+struct Validator {
+    std::string name;          // e.g. "utility"
+    std::string organisation;  // e.g. "State Grid Tianjin Electric Power"
+    std::string role;          // utility | regulator | third-party | institute | main-chain
+    Bytes public_key;          // raw SM2 public key (65 bytes)
+    std::string address;       // host:port of the peer endpoint
+};
+
+// Immutable once built. f = floor((n-1)/3), quorum = 2f+1 (n = 1 gives f = 0, quorum 1).
+class ValidatorSet {
+public:
+    ValidatorSet() = default;
+    explicit ValidatorSet(std::vector<Validator> validators);
+
+    size_t size() const { return m_validators.size(); }
+    size_t F() const { return m_validators.empty() ? 0 : (m_validators.size() - 1) / 3; }
+    size_t Quorum() const { return 2 * F() + 1; }
+    const Validator& at(uint32_t index) const { return m_validators.at(index); }
+    const std::vector<Validator>& all() const { return m_validators; }
+    // Index of the validator with this public key, or -1.
+    int IndexOf(ByteView public_key) const;
+
+private:
+    std::vector<Validator> m_validators;
+};
+
+// Verifies that `cert` carries at least Quorum() valid signatures from distinct validators of
+// `set` over CommitVoteBytes(chain_id, cert.height, cert.view, cert.block_hash).
+// Errors: kUnauthenticated naming the offending signer (unknown index, duplicate signer, bad
+// signature) or the shortfall ("2 of 3 required commit signatures").
+Status VerifyCertificate(const CommitCertificate& cert, const std::string& chain_id,
+                         const ValidatorSet& set, const crypto::Verifier& verifier);
+
+}  // namespace meterchain::chain

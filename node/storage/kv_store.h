@@ -1,0 +1,60 @@
+// Ordered key/value storage behind a small interface, with a LevelDB implementation and an
+// in-memory twin for tests and simulation.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "node/base/bytes.h"
+#include "node/base/status.h"
+
+namespace meterchain::storage {
+
+// A group of writes applied atomically: after a crash either all of them are visible or none.
+class KvBatch {
+public:
+    void Put(std::string key, Bytes value) { m_ops.emplace_back(std::move(key), std::move(value)); }
+    void Delete(std::string key) { m_ops.emplace_back(std::move(key), std::nullopt); }
+    const std::vector<std::pair<std::string, std::optional<Bytes>>>& ops() const { return m_ops; }
+    bool empty() const { return m_ops.empty(); }
+
+private:
+    std::vector<std::pair<std::string, std::optional<Bytes>>> m_ops;
+};
+
+// Thread-safety: all methods may be called concurrently (LevelDB is internally synchronised;
+// MemKv locks).
+class KvStore {
+public:
+    virtual ~KvStore() = default;
+    // nullopt when the key is absent; an error only when the store itself fails.
+    virtual Result<std::optional<Bytes>> Get(std::string_view key) const = 0;
+    // `sync` = true returns only after the batch is durable (fsync of the log).
+    virtual Status Write(const KvBatch& batch, bool sync) = 0;
+    // Calls `fn(key, value)` for every key starting with `prefix`, in key order, until it
+    // returns false.
+    virtual Status Scan(std::string_view prefix,
+                        const std::function<bool(std::string_view, ByteView)>& fn) const = 0;
+};
+
+struct LevelDbOptions {
+    bool create_if_missing = true;
+    size_t block_cache_bytes = 32u << 20;
+    size_t write_buffer_bytes = 16u << 20;
+};
+
+// Opens (creating if asked) a LevelDB database in `path`.
+// Errors: kLocked when another process holds the directory ("data dir ... is in use by
+// another process"), kCorruption / kIoError otherwise, each naming the path.
+Result<std::unique_ptr<KvStore>> OpenLevelDb(const std::string& path,
+                                             const LevelDbOptions& options = {});
+
+// In-memory twin. Data lives as long as the object.
+std::unique_ptr<KvStore> NewMemKv();
+
+}  // namespace meterchain::storage
