@@ -1,0 +1,291 @@
+// The PBFT core's rules, one test each, driven message by message (no network).
+#include <catch2/catch.hpp>
+
+#include "consensus/pbft.h"
+#include "node/chain/merkle.h"
+#include "test/sim/fake_app.h"
+#include "test/sim/fake_crypto.h"
+
+using namespace meterchain;
+using namespace meterchain::consensus;
+using meterchain::sim::FakeApp;
+using meterchain::sim::FakePublicKey;
+using meterchain::sim::FakeSigner;
+using meterchain::sim::FakeVerifier;
+
+namespace {
+
+constexpr const char* kChain = "sim";
+
+chain::ValidatorSet Validators(uint32_t n) {
+    std::vector<chain::Validator> vs;
+    for (uint32_t i = 0; i < n; ++i) vs.push_back({"n" + std::to_string(i), "", "", FakePublicKey(i), ""});
+    return chain::ValidatorSet(std::move(vs));
+}
+
+chain::Transaction Tx(const std::string& body) { return {ToBytes(body), {}}; }
+
+// One replica under test (index `self` of `n`), plus the keys of everyone to forge inputs.
+struct Harness {
+    uint32_t n;
+    std::vector<FakeSigner> signers;
+    FakeVerifier verifier;
+    FakeApp app;
+    Options options;
+    std::unique_ptr<Core> core;
+    std::map<std::string, Bytes> durable;
+
+    explicit Harness(uint32_t nodes = 4, uint32_t self = 1) : n(nodes) {
+        for (uint32_t i = 0; i < n; ++i) signers.emplace_back(i);
+        options.chain_id = kChain;
+        options.validators = Validators(n);
+        options.self = self;
+        Restart();
+    }
+    void Restart() {
+        app = FakeApp();
+        core = std::make_unique<Core>(options, signers[options.self], verifier, app, Tip{}, durable);
+    }
+    Ready Take() {
+        Ready r = core->TakeReady();
+        for (auto& w : r.durable) {
+            if (w.value) durable[w.key] = *w.value; else durable.erase(w.key);
+        }
+        return r;
+    }
+    // A block at `height` on `parent`, executed by a scratch application to get its root.
+    chain::Block MakeBlock(uint64_t height, const Hash256& parent, std::vector<chain::Transaction> txs,
+                           uint64_t view = 0) {
+        chain::Block b;
+        b.header.chain_id = kChain;
+        b.header.height = height;
+        b.header.prev_hash = parent;
+        b.header.view = view;
+        b.header.proposer = static_cast<uint32_t>(view % n);
+        b.header.timestamp_ms = 1000 + height;
+        b.transactions = std::move(txs);
+        b.header.tx_root = chain::MerkleRoot(b.TxHashes());
+        FakeApp scratch;
+        auto root = scratch.Execute(b);
+        if (root.ok()) b.header.state_root = *root;
+        return b;
+    }
+    Message Signed(Message m) {
+        SignMessage(kChain, signers[Sender(m)], m);
+        return m;
+    }
+    Message PrePrepareOf(const chain::Block& b, uint32_t from = 0, uint64_t view = 0) {
+        return Signed(PrePrepare{view, b.header.height, b, from, {}});
+    }
+    Message VoteOf(VoteKind kind, const chain::Block& b, uint32_t from, uint64_t view = 0) {
+        return Signed(Vote{kind, view, b.header.height, b.Hash(), from, {}});
+    }
+};
+
+template <class T>
+std::vector<T> Sent(const Ready& r) {
+    std::vector<T> out;
+    for (const auto& o : r.messages) {
+        if (auto* m = std::get_if<T>(&o.message)) out.push_back(*m);
+    }
+    return out;
+}
+
+std::vector<Vote> SentVotes(const Ready& r, VoteKind kind) {
+    std::vector<Vote> out;
+    for (const auto& v : Sent<Vote>(r)) {
+        if (v.kind == kind) out.push_back(v);
+    }
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("a replica prepares a valid pre-prepare from the primary", "[pbft]") {
+    Harness h;
+    auto block = h.MakeBlock(0, {}, {Tx("ok-1"), Tx("ok-2")});
+    h.core->Step(h.PrePrepareOf(block));
+    auto prepares = SentVotes(h.Take(), VoteKind::kPrepare);
+    REQUIRE(prepares.size() == 1);
+    CHECK(prepares[0].digest == block.Hash());
+    CHECK(prepares[0].height == 0);
+}
+
+TEST_CASE("a pre-prepare with a bad signature is ignored", "[pbft]") {
+    Harness h;
+    auto msg = h.PrePrepareOf(h.MakeBlock(0, {}, {Tx("ok-1")}));
+    std::get<PrePrepare>(msg).signature[3] ^= 1;
+    h.core->Step(msg);
+    CHECK(h.Take().messages.empty());
+    CHECK(h.core->counters().bad_signatures == 1);
+}
+
+TEST_CASE("a pre-prepare from a backup is ignored", "[pbft]") {
+    Harness h;
+    h.core->Step(h.PrePrepareOf(h.MakeBlock(0, {}, {Tx("ok-1")}), 2));
+    CHECK(h.Take().messages.empty());
+}
+
+TEST_CASE("a proposal with a wrong parent is rejected and the primary suspected", "[pbft]") {
+    Harness h;
+    Hash256 bogus{};
+    bogus[0] = 7;
+    h.core->Step(h.PrePrepareOf(h.MakeBlock(0, bogus, {Tx("ok-1")})));
+    Ready r = h.Take();
+    CHECK(SentVotes(r, VoteKind::kPrepare).empty());
+    CHECK(h.core->counters().invalid_proposals == 1);
+    CHECK(Sent<ViewChange>(r).size() == 1);
+    CHECK(h.core->in_view_change());
+}
+
+TEST_CASE("a proposal whose header height differs from its slot is ignored", "[pbft]") {
+    Harness h;
+    auto block = h.MakeBlock(0, {}, {Tx("ok-1")});
+    auto msg = h.Signed(PrePrepare{0, 1, block, 0, {}});
+    h.core->Step(msg);
+    CHECK(h.Take().messages.empty());
+}
+
+TEST_CASE("a proposal whose parent is unknown waits and is accepted when the parent arrives",
+          "[pbft]") {
+    Harness h;
+    auto b0 = h.MakeBlock(0, {}, {Tx("ok-1")});
+    FakeApp chain_app;  // executes b0 so that b1's root builds on it
+    REQUIRE(chain_app.Execute(b0).ok());
+    auto b1 = h.MakeBlock(1, b0.Hash(), {Tx("ok-2")});
+    b1.header.state_root = *chain_app.Execute(b1);
+
+    h.core->Step(h.PrePrepareOf(b1));
+    CHECK(SentVotes(h.Take(), VoteKind::kPrepare).empty());
+    h.core->Step(h.PrePrepareOf(b0));
+    auto prepares = SentVotes(h.Take(), VoteKind::kPrepare);
+    REQUIRE(prepares.size() == 2);
+    CHECK(prepares[0].height == 0);
+    CHECK(prepares[1].height == 1);
+}
+
+TEST_CASE("a proposal with an invalid transaction is rejected", "[pbft]") {
+    Harness h;
+    auto block = h.MakeBlock(0, {}, {Tx("ok-1")});
+    block.transactions.push_back(Tx("bad-tx"));
+    block.header.tx_root = chain::MerkleRoot(block.TxHashes());
+    h.core->Step(h.PrePrepareOf(block));
+    CHECK(SentVotes(h.Take(), VoteKind::kPrepare).empty());
+    CHECK(h.core->counters().invalid_proposals == 1);
+}
+
+TEST_CASE("a proposal with a duplicate transaction is rejected", "[pbft]") {
+    Harness h;
+    auto block = h.MakeBlock(0, {}, {Tx("ok-1")});
+    block.transactions.push_back(Tx("ok-1"));
+    block.header.tx_root = chain::MerkleRoot(block.TxHashes());
+    h.core->Step(h.PrePrepareOf(block));
+    CHECK(SentVotes(h.Take(), VoteKind::kPrepare).empty());
+    CHECK(h.core->counters().invalid_proposals == 1);
+}
+
+TEST_CASE("a proposal whose state root does not match execution is rejected", "[pbft]") {
+    Harness h;
+    auto block = h.MakeBlock(0, {}, {Tx("ok-1")});
+    block.header.state_root[0] ^= 1;
+    h.core->Step(h.PrePrepareOf(block));
+    CHECK(SentVotes(h.Take(), VoteKind::kPrepare).empty());
+    CHECK(h.core->counters().invalid_proposals == 1);
+}
+
+TEST_CASE("a primary that proposes two blocks for one height is replaced", "[pbft]") {
+    Harness h;
+    auto a = h.MakeBlock(0, {}, {Tx("ok-1")});
+    auto b = h.MakeBlock(0, {}, {Tx("ok-2")});
+    h.core->Step(h.PrePrepareOf(a));
+    h.Take();
+    h.core->Step(h.PrePrepareOf(b));
+    Ready r = h.Take();
+    CHECK(h.core->counters().equivocations_detected == 1);
+    CHECK(Sent<ViewChange>(r).size() == 1);
+    CHECK(SentVotes(r, VoteKind::kPrepare).empty());
+}
+
+TEST_CASE("2f+1 prepares then 2f+1 commits commit the block with a verifiable certificate",
+          "[pbft]") {
+    Harness h;
+    auto block = h.MakeBlock(0, {}, {Tx("ok-1")});
+    h.core->Step(h.PrePrepareOf(block));
+    h.core->Step(h.VoteOf(VoteKind::kPrepare, block, 0));
+    Ready r = h.Take();
+    CHECK(SentVotes(r, VoteKind::kCommit).empty());  // 2 of 3 prepares so far
+    h.core->Step(h.VoteOf(VoteKind::kPrepare, block, 2));
+    r = h.Take();
+    REQUIRE(SentVotes(r, VoteKind::kCommit).size() == 1);
+    h.core->Step(h.VoteOf(VoteKind::kCommit, block, 0));
+    CHECK(h.Take().committed.empty());
+    h.core->Step(h.VoteOf(VoteKind::kCommit, block, 3));
+    r = h.Take();
+    REQUIRE(r.committed.size() == 1);
+    const auto& committed = r.committed[0];
+    CHECK(committed.Hash() == block.Hash());
+    CHECK(committed.certificate.signatures.size() == 3);
+    CHECK(chain::VerifyCertificate(committed.certificate, kChain, h.options.validators, h.verifier).ok());
+    CHECK(h.core->committed_height() == 0);
+}
+
+TEST_CASE("votes of one voter for two blocks count only once", "[pbft]") {
+    Harness h;
+    auto block = h.MakeBlock(0, {}, {Tx("ok-1")});
+    auto other = h.MakeBlock(0, {}, {Tx("ok-2")});
+    h.core->Step(h.PrePrepareOf(block));
+    h.core->Step(h.VoteOf(VoteKind::kPrepare, other, 2));  // voter 2 first votes elsewhere
+    h.core->Step(h.VoteOf(VoteKind::kPrepare, block, 2));  // then for the real block
+    h.core->Step(h.VoteOf(VoteKind::kPrepare, block, 0));
+    // Own + primary = 2 of 3: voter 2's second vote must not count.
+    CHECK(SentVotes(h.Take(), VoteKind::kCommit).empty());
+}
+
+TEST_CASE("view change timeouts double while views keep failing", "[pbft]") {
+    Harness h;
+    h.core->SetPendingWork(true);  // a client is waiting, the primary stays silent
+    std::vector<uint64_t> at;  // tick of the first VIEW-CHANGE for each new view
+    uint64_t last_view = 0;
+    for (uint64_t tick = 1; tick <= 1000 && at.size() < 4; ++tick) {
+        h.core->Tick();
+        for (const auto& vc : Sent<ViewChange>(h.Take())) {
+            if (vc.new_view > last_view) {  // not a retransmission
+                last_view = vc.new_view;
+                at.push_back(tick);
+            }
+        }
+    }
+    REQUIRE(at.size() == 4);
+    CHECK(at[0] == 40);
+    CHECK(at[1] - at[0] == 40);   // the first view change waits one base timeout
+    CHECK(at[2] - at[1] == 80);   // then twice as long
+    CHECK(at[3] - at[2] == 160);  // and twice again
+}
+
+TEST_CASE("a restarted replica never votes for a second block in the same view", "[pbft]") {
+    Harness h;
+    auto a = h.MakeBlock(0, {}, {Tx("ok-1")});
+    auto b = h.MakeBlock(0, {}, {Tx("ok-2")});
+    h.core->Step(h.PrePrepareOf(a));
+    REQUIRE(SentVotes(h.Take(), VoteKind::kPrepare).size() == 1);
+    h.Restart();  // from the durable records only
+    h.core->Step(h.PrePrepareOf(b));
+    CHECK(SentVotes(h.Take(), VoteKind::kPrepare).empty());
+}
+
+TEST_CASE("a single validator commits its own proposal at once", "[pbft]") {
+    Harness h(1, 0);
+    REQUIRE(h.core->CanPropose());
+    REQUIRE(h.core->Propose({Tx("ok-1")}, 5000).ok());
+    Ready r = h.Take();
+    REQUIRE(r.committed.size() == 1);
+    CHECK(r.committed[0].certificate.signatures.size() == 1);
+    CHECK(r.committed[0].header.timestamp_ms == 5000);
+}
+
+TEST_CASE("the primary refuses a batch that does not execute", "[pbft]") {
+    Harness h(4, 0);
+    Status s = h.core->Propose({Tx("bad-1")}, 1);
+    CHECK(s.code() == StatusCode::kInvalidArgument);
+    CHECK(h.Take().messages.empty());
+}
