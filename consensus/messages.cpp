@@ -53,13 +53,18 @@ Bytes PrepareVoteBytes(const std::string& chain_id, uint64_t view, uint64_t heig
     return Tagged("meterchain/prepare/v1", chain_id).U64(height).U64(view).Digest(digest).bytes();
 }
 
-Bytes SigningBytes(const std::string& chain_id, const PrePrepare& m) {
+Bytes PrePrepareBytes(const std::string& chain_id, uint64_t view, uint64_t height, uint32_t from,
+                      const Hash256& block_hash) {
     return Tagged("meterchain/preprepare/v1", chain_id)
-        .U64(m.view)
-        .U64(m.height)
-        .U32(m.from)
-        .Digest(m.block.Hash())
+        .U64(view)
+        .U64(height)
+        .U32(from)
+        .Digest(block_hash)
         .bytes();
+}
+
+Bytes SigningBytes(const std::string& chain_id, const PrePrepare& m) {
+    return PrePrepareBytes(chain_id, m.view, m.height, m.from, m.block.Hash());
 }
 
 Bytes SigningBytes(const std::string& chain_id, const Vote& m) {

@@ -37,6 +37,11 @@ struct Vote {
     Hash256 digest{};
     uint32_t from = 0;
     Bytes signature;
+    // PREPARE only: the primary's PRE-PREPARE signature for this digest, when the block came
+    // from a pre-prepare. A replica that accepted another block at the same height and view
+    // holds proof that the primary equivocated. Self-authenticating, so not covered by
+    // `signature`.
+    Bytes proposal_signature;
 };
 
 // Announces the block hash and state root at a checkpoint height (every K heights).
@@ -102,6 +107,9 @@ Bytes SigningBytes(const std::string& chain_id, const Checkpoint& m);
 Bytes SigningBytes(const std::string& chain_id, const ViewChange& m);
 Bytes SigningBytes(const std::string& chain_id, const NewView& m);
 Bytes SigningBytes(const std::string& chain_id, const BlockRequest& m);
+// What the primary signs in a PRE-PREPARE, from its parts.
+Bytes PrePrepareBytes(const std::string& chain_id, uint64_t view, uint64_t height, uint32_t from,
+                      const Hash256& block_hash);
 Bytes PrepareVoteBytes(const std::string& chain_id, uint64_t view, uint64_t height,
                        const Hash256& digest);
 

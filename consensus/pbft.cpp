@@ -83,6 +83,17 @@ void Core::Tick() {
     }
     Retransmit();
     if (m_in_view_change) {
+        ++m_view_change_ticks;
+        // PBFT: the timer of a view change runs only once 2f+1 replicas want this view or a
+        // later one. A replica alone (say, cut off by a partition) waits instead of racing
+        // through views nobody else will join; it keeps up meanwhile through state transfer.
+        // Counting later views too matters: a replica that moved on no longer repeats its
+        // view change for this one, and those who missed it must still be able to move.
+        std::set<uint32_t> wanting;
+        for (auto it = m_view_changes.lower_bound(m_view); it != m_view_changes.end(); ++it) {
+            for (const auto& [from, vc] : it->second) wanting.insert(from);
+        }
+        if (wanting.size() < m_opt.validators.Quorum()) return;
         if (++m_ticks >= ViewTimeout()) {
             ++m_view_change_attempts;  // this view failed too: wait twice as long for the next
             StartViewChange(m_view + 1);
@@ -112,15 +123,14 @@ void Core::Retransmit() {
             if (it == votes.end()) continue;
             auto mine = it->second.find(m_opt.self);
             if (mine == it->second.end()) continue;
-            Vote v{kind, m_view, height, slot.digest, m_opt.self, mine->second};
+            Vote v{kind, m_view, height, slot.digest, m_opt.self, mine->second,
+                   kind == VoteKind::kPrepare ? slot.proposal_signature : Bytes{}};
             m_ready.messages.push_back({Outbound::kBroadcast, v});
         }
     }
-    if (m_in_view_change && m_ticks > 0 && m_ticks % m_opt.retransmit_ticks == 0) {
-        auto it = m_view_changes.find(m_view);
-        if (it != m_view_changes.end() && it->second.count(m_opt.self)) {
-            m_ready.messages.push_back({Outbound::kBroadcast, it->second.at(m_opt.self)});
-        }
+    if (m_in_view_change && m_view_change_ticks > 0 &&
+        m_view_change_ticks % m_opt.retransmit_ticks == 0) {
+        m_ready.messages.push_back({Outbound::kBroadcast, OwnViewChange()});
     }
 }
 
@@ -266,6 +276,7 @@ bool Core::Accept(const Proposal& p) {
     slot.digest = digest;
     slot.stalled_ticks = 0;
     if (p.pre_prepare && p.pre_prepare->from == m_opt.self) slot.pre_prepare = p.pre_prepare;
+    slot.proposal_signature = p.pre_prepare ? p.pre_prepare->signature : Bytes{};
     slot.lock_view = m_view;
     slot.lock_digest = digest;
     PersistSlot(h, slot);
@@ -275,10 +286,11 @@ bool Core::Accept(const Proposal& p) {
 }
 
 void Core::SendVote(VoteKind kind, uint64_t height, const Hash256& digest) {
-    Message msg = Vote{kind, m_view, height, digest, m_opt.self, {}};
-    SignMessage(m_opt.chain_id, m_signer, msg);
-    const Vote& v = std::get<Vote>(msg);
     Slot& slot = m_slots[height];
+    Message msg = Vote{kind, m_view, height, digest, m_opt.self, {}, {}};
+    SignMessage(m_opt.chain_id, m_signer, msg);
+    if (kind == VoteKind::kPrepare) std::get<Vote>(msg).proposal_signature = slot.proposal_signature;
+    const Vote& v = std::get<Vote>(msg);
     auto& votes = kind == VoteKind::kPrepare ? slot.prepares : slot.commits;
     auto& first = kind == VoteKind::kPrepare ? slot.prepare_of : slot.commit_of;
     first[m_opt.self] = digest;
@@ -289,10 +301,21 @@ void Core::SendVote(VoteKind kind, uint64_t height, const Hash256& digest) {
 void Core::OnVote(const Vote& m) {
     if (m_in_view_change || m.view != m_view || m.height < FirstUncommitted()) return;
     if (!InWindow(m.height)) {
-        NoteAhead(m.height - 1, m.from);
+        NoteAhead(m.height - 1, m.from, /*urgent=*/false);
         return;
     }
     Slot& slot = m_slots[m.height];
+    if (m.kind == VoteKind::kPrepare && slot.accepted && m.digest != slot.digest &&
+        !m.proposal_signature.empty() &&
+        m_verifier.Verify(m_opt.validators.at(Primary(m_view)).public_key,
+                          PrePrepareBytes(m_opt.chain_id, m_view, m.height, Primary(m_view),
+                                          m.digest),
+                          m.proposal_signature)) {
+        // The primary signed two different proposals for this height in this view.
+        ++m_counters.equivocations_detected;
+        StartViewChange(m_view + 1);
+        return;
+    }
     auto& first = m.kind == VoteKind::kPrepare ? slot.prepare_of : slot.commit_of;
     auto [it, inserted] = first.emplace(m.from, m.digest);
     if (!inserted) return;  // a repeat, or a second vote for another block: the first counts
@@ -306,7 +329,7 @@ void Core::OnVote(const Vote& m) {
         const bool missed = votes[m.digest].size() >= m_opt.validators.Quorum() &&
                             (!slot.accepted || slot.digest != m.digest);
         CheckCommitted(m.height);  // may commit and erase the slot
-        if (missed) NoteAhead(m.height, m.from);
+        if (missed) NoteAhead(m.height, m.from, /*urgent=*/false);
     }
 }
 
@@ -388,6 +411,7 @@ void Core::ResetSlotForNewView(Slot& s) {
     s.block = {};
     s.digest = {};
     s.pre_prepare.reset();
+    s.proposal_signature.clear();
     s.sent_commit = s.prepared = s.committed_local = false;
     s.prepares.clear();
     s.commits.clear();

@@ -134,6 +134,7 @@ private:
         chain::Block block;
         Hash256 digest{};
         std::optional<PrePrepare> pre_prepare;  // kept by the primary for retransmission
+        Bytes proposal_signature;               // the primary's signature on what we accepted
         bool sent_commit = false;
         bool prepared = false;
         bool committed_local = false;
@@ -189,12 +190,14 @@ private:
     // Checkpoints and state transfer.
     void SendCheckpoint(const chain::BlockHeader& header);
     void AdvanceLowWatermark(uint64_t height);
-    void NoteAhead(uint64_t height, uint32_t peer);
+    // `urgent`: fetch now; otherwise give the normal protocol fetch_retry_ticks to catch up.
+    void NoteAhead(uint64_t height, uint32_t peer, bool urgent = true);
     void MaybeFetch();
 
     // View change.
     void StartViewChange(uint64_t new_view);
     ViewChange BuildViewChange(uint64_t new_view) const;
+    const ViewChange& OwnViewChange();  // this node's signed VIEW-CHANGE for m_view
     bool ValidViewChange(const ViewChange& m) const;
     void MaybeSendNewView();
     void InstallNewView(const NewView& nv);
@@ -218,6 +221,7 @@ private:
     bool m_in_view_change = false;
     uint32_t m_view_change_attempts = 0;  // consecutive views that failed; resets on commit
     uint32_t m_ticks = 0;                 // since the last progress (commit or new view)
+    uint32_t m_view_change_ticks = 0;     // since this view change started
     bool m_pending_work = false;
 
     bool m_has_committed = false;

@@ -30,11 +30,17 @@ void Core::AdvanceLowWatermark(uint64_t height) {
     m_checkpoints.erase(m_checkpoints.begin(), m_checkpoints.upper_bound(height));
 }
 
-void Core::NoteAhead(uint64_t height, uint32_t peer) {
+void Core::NoteAhead(uint64_t height, uint32_t peer, bool urgent) {
     if (m_has_committed && height <= m_committed_height) return;
     if (height > m_ahead_height || !m_fetching) {
         m_ahead_height = std::max(m_ahead_height, height);
         m_ahead_peer = peer;
+    }
+    if (!urgent && !m_fetching) {
+        // Arm the fetch timer only: votes racing ahead of a proposal are normal.
+        m_fetching = true;
+        m_fetch_ticks = 0;
+        return;
     }
     MaybeFetch();
 }

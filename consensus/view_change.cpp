@@ -13,15 +13,24 @@ void Core::StartViewChange(uint64_t new_view) {
     m_in_view_change = true;
     m_sent_new_view = false;
     m_ticks = 0;
+    m_view_change_ticks = 0;
     for (auto& [h, slot] : m_slots) ResetSlotForNewView(slot);
     m_waiting.clear();
     PersistView();
     m_view_changes.erase(m_view_changes.begin(), m_view_changes.lower_bound(new_view));
-    Message vc = BuildViewChange(new_view);
-    SignMessage(m_opt.chain_id, m_signer, vc);
-    m_view_changes[new_view][m_opt.self] = std::get<ViewChange>(vc);
-    m_ready.messages.push_back({Outbound::kBroadcast, std::move(vc)});
+    m_ready.messages.push_back({Outbound::kBroadcast, OwnViewChange()});
     MaybeSendNewView();
+}
+
+const ViewChange& Core::OwnViewChange() {
+    auto& mine = m_view_changes[m_view];
+    auto it = mine.find(m_opt.self);
+    if (it == mine.end()) {  // e.g. restarted in the middle of a view change
+        Message vc = BuildViewChange(m_view);
+        SignMessage(m_opt.chain_id, m_signer, vc);
+        it = mine.emplace(m_opt.self, std::get<ViewChange>(std::move(vc))).first;
+    }
+    return it->second;
 }
 
 ViewChange Core::BuildViewChange(uint64_t new_view) const {
@@ -64,6 +73,15 @@ void Core::OnViewChange(const ViewChange& m) {
         return;
     }
     if (m.has_committed) NoteAhead(m.committed.height, m.from);
+    // The sender's view change shows how far it has committed. If that is behind this node,
+    // send it the missing blocks: it may be stuck in a view nobody else is moving to, and
+    // then nothing else would tell it that the chain moved on.
+    const uint64_t peer_next = m.has_committed ? m.committed.height + 1 : 0;
+    if (m_has_committed && peer_next <= m_committed_height) {
+        m_ready.serve.push_back(
+            {m.from, peer_next,
+             std::min(m_committed_height, peer_next + m_opt.max_blocks_per_request - 1)});
+    }
     if (m.new_view < m_view || (m.new_view == m_view && !m_in_view_change)) {
         // The sender is behind: hand it the NEW-VIEW that installed the current view.
         if (!m_in_view_change && m_last_new_view && m_last_new_view->view == m_view) {
@@ -99,7 +117,7 @@ void Core::MaybeSendNewView() {
     NewView nv;
     nv.view = m_view;
     nv.from = m_opt.self;
-    nv.view_changes.push_back(it->second.at(m_opt.self));
+    nv.view_changes.push_back(OwnViewChange());
     for (const auto& [from, vc] : it->second) {
         if (nv.view_changes.size() == m_opt.validators.Quorum()) break;
         if (from != m_opt.self) nv.view_changes.push_back(vc);

@@ -19,7 +19,9 @@ struct Validator {
     std::string address;       // host:port of the peer endpoint
 };
 
-// Immutable once built. f = floor((n-1)/3), quorum = 2f+1 (n = 1 gives f = 0, quorum 1).
+// Immutable once built. f = floor((n-1)/3) and quorum = ceil((n+f+1)/2): any two quorums share
+// at least f+1 validators, so at least one honest one. For n = 3f+1 (4, 7, 10, ...) that is the
+// familiar 2f+1; for other sizes 2f+1 would be unsafe (n = 2 would let each node decide alone).
 class ValidatorSet {
 public:
     ValidatorSet() = default;
@@ -27,7 +29,7 @@ public:
 
     size_t size() const { return m_validators.size(); }
     size_t F() const { return m_validators.empty() ? 0 : (m_validators.size() - 1) / 3; }
-    size_t Quorum() const { return 2 * F() + 1; }
+    size_t Quorum() const { return (m_validators.size() + F() + 2) / 2; }
     const Validator& at(uint32_t index) const { return m_validators.at(index); }
     const std::vector<Validator>& all() const { return m_validators; }
     // Index of the validator with this public key, or -1.

@@ -58,6 +58,7 @@ class Sm2PublicKey {
 public:
     // Raw uncompressed point: 0x04 || X (32) || Y (32). This is the form used on chain.
     static Result<Sm2PublicKey> FromRaw(ByteView raw65);
+    // Keys decoded from PEM/DER must be on the SM2 curve (kInvalidArgument otherwise).
     static Result<Sm2PublicKey> FromPem(std::string_view pem);   // SubjectPublicKeyInfo PEM
     static Result<Sm2PublicKey> FromDer(ByteView der);           // SubjectPublicKeyInfo DER
 
@@ -69,7 +70,8 @@ public:
     // distinguishing ID. Returns false on any mismatch or malformed signature.
     bool Verify(ByteView msg, ByteView signature, std::string_view id = kDefaultSm2Id) const;
 
-    // SM2 public-key encryption (C1C3C2 ASN.1 as OpenSSL produces it).
+    // SM2 public-key encryption (C1C3C2 ASN.1 as OpenSSL produces it). An empty plaintext
+    // fails with kInvalidArgument: GB/T 32918.4 cannot encrypt it.
     Result<Bytes> Encrypt(ByteView plaintext) const;
 
     EVP_PKEY* native() const { return m_key.get(); }
@@ -83,18 +85,21 @@ private:
 class Sm2PrivateKey {
 public:
     static Sm2PrivateKey Generate();
-    // PKCS#8 PEM, unencrypted. The caller keeps the file readable by the owner only.
+    // PKCS#8 PEM, unencrypted (encrypted PEM is refused, never prompted for). The caller
+    // keeps the file readable by the owner only.
     static Result<Sm2PrivateKey> FromPem(std::string_view pem);
-    static Result<Sm2PrivateKey> FromDer(ByteView der);  // PKCS#8 DER
+    static Result<Sm2PrivateKey> FromDer(ByteView der);  // PKCS#8 DER (SEC1 also accepted)
 
     std::string ToPem() const;  // PKCS#8 PEM; never log this
     Bytes ToDer() const;        // PKCS#8 DER; never log this
     Sm2PublicKey PublicKey() const;
 
     // Returns a DER-encoded signature over SM3(Z_A || msg). SM2 signing is randomised.
+    // Aborts only if OpenSSL itself fails.
     Bytes Sign(ByteView msg, std::string_view id = kDefaultSm2Id) const;
 
-    // Decrypts ciphertext made by Sm2PublicKey::Encrypt; an error on any tampering.
+    // Decrypts ciphertext made by Sm2PublicKey::Encrypt. kInvalidArgument when the input is
+    // not an SM2 ciphertext; kUnauthenticated on tampering or the wrong key.
     Result<Bytes> Decrypt(ByteView ciphertext) const;
 
 private:
@@ -111,9 +116,14 @@ bool Sm2Verify(ByteView raw_pub, ByteView msg, ByteView signature,
 inline constexpr size_t kSm4KeySize = 16;
 inline constexpr size_t kSm4BlockSize = 16;
 
+// The SM4 functions and Seal abort on a key, block or IV of the wrong size: the sizes are
+// fixed by our own code, so a mismatch is a programming error.
+
 // One block of SM4 in ECB mode (for test vectors and key wrapping internals only).
 Bytes Sm4EncryptBlock(ByteView key16, ByteView block16);
 Bytes Sm4DecryptBlock(ByteView key16, ByteView block16);
+// Encrypts a block `times` times in a row (the GB/T 32907 one-million-iterations vector).
+Bytes Sm4EncryptBlockRepeated(ByteView key16, ByteView block16, size_t times);
 
 // SM4-CTR keystream XOR; encryption and decryption are the same operation. No integrity.
 Bytes Sm4Ctr(ByteView key16, ByteView iv16, ByteView data);
@@ -124,7 +134,8 @@ Bytes Sm4Ctr(ByteView key16, ByteView iv16, ByteView data);
 // `aad` is authenticated but not encrypted.
 inline constexpr size_t kSealKeySize = 32;
 Bytes Seal(ByteView key32, ByteView plaintext, ByteView aad = {});
-// Fails with kUnauthenticated when the tag does not match (tampering or wrong key).
+// Fails with kUnauthenticated when the tag does not match (tampering or wrong key), and with
+// kInvalidArgument when the key is not 32 bytes or `sealed` is shorter than iv + tag.
 Result<Bytes> Open(ByteView key32, ByteView sealed, ByteView aad = {});
 
 }  // namespace meterchain::crypto

@@ -46,7 +46,7 @@ struct TxLocation {
 
 struct ChainStoreOptions {
     // How many blocks below the tip Open() re-reads and checks (hash links, tx roots,
-    // certificate hashes, index entries).
+    // certificate hashes, index entries). The tip block is always checked, even with 0.
     uint64_t verify_depth = 64;
     // Synced appends (durable on return). Only tools that rebuild a store from scratch may
     // turn this off.
@@ -75,11 +75,14 @@ public:
     Result<chain::Block> GetBlockByHash(const Hash256& hash) const;
     Result<TxLocation> FindTransaction(const Hash256& tx_hash) const;  // kNotFound if absent
     Result<std::optional<Bytes>> GetState(std::string_view key) const;
-    // Visits state entries whose key starts with `prefix`, in key order.
+    // Visits state entries whose key starts with `prefix`, in key order. `fn` must not call
+    // back into this store (see KvStore::Scan).
     Status ScanState(std::string_view prefix,
                      const std::function<bool(std::string_view, ByteView)>& fn) const;
 
     // Small durable records outside the chain (e.g. the consensus engine's last vote).
+    // Always synced, whatever options.sync says. kInvalidArgument for an empty name or
+    // "tip" (the tip record is written only by AppendBlock).
     Status PutMeta(std::string_view name, ByteView value);
     Result<std::optional<Bytes>> GetMeta(std::string_view name) const;
 

@@ -37,9 +37,19 @@ public:
     // `sync` = true returns only after the batch is durable (fsync of the log).
     virtual Status Write(const KvBatch& batch, bool sync) = 0;
     // Calls `fn(key, value)` for every key starting with `prefix`, in key order, until it
-    // returns false.
+    // returns false. The views are valid only during the call. `fn` must not call back into
+    // the same store (MemKv holds its lock while calling it).
     virtual Status Scan(std::string_view prefix,
                         const std::function<bool(std::string_view, ByteView)>& fn) const = 0;
+    // Like Scan, but starts at the first key >= `start` (keys below it are skipped), so
+    // "is there anything above X" costs one seek. The default filters a full Scan; the
+    // implementations here override it with a seek.
+    virtual Status ScanFrom(std::string_view prefix, std::string_view start,
+                            const std::function<bool(std::string_view, ByteView)>& fn) const {
+        return Scan(prefix, [&](std::string_view key, ByteView value) {
+            return key < start || fn(key, value);
+        });
+    }
 };
 
 struct LevelDbOptions {
@@ -48,9 +58,12 @@ struct LevelDbOptions {
     size_t write_buffer_bytes = 16u << 20;
 };
 
-// Opens (creating if asked) a LevelDB database in `path`.
+// Opens (creating if asked) a LevelDB database in `path`. The directory stays locked until
+// the returned store is destroyed.
 // Errors: kLocked when another process holds the directory ("data dir ... is in use by
-// another process"), kCorruption / kIoError otherwise, each naming the path.
+// another process"), or when this process already has it open ("... is already open in this
+// process"); kCorruption / kIoError otherwise, each naming the path; kNotFound when the
+// database does not exist and create_if_missing is false.
 Result<std::unique_ptr<KvStore>> OpenLevelDb(const std::string& path,
                                              const LevelDbOptions& options = {});
 

@@ -57,8 +57,10 @@ TEST_CASE("merkle proofs are rejected for a wrong leaf, position, count, sibling
     auto moved = proof;
     moved.leaf_index = 7;
     CHECK_FALSE(VerifyMerkleProof(leaves[6], moved, root));
+    // The root does not commit to the leaf count; a different count is rejected whenever it
+    // changes the path (here leaf 6 would be the unpaired last leaf of 7).
     auto recount = proof;
-    recount.leaf_count = 12;
+    recount.leaf_count = 7;
     CHECK_FALSE(VerifyMerkleProof(leaves[6], recount, root));
     auto tampered = proof;
     tampered.siblings[1][0] ^= 1;

@@ -78,7 +78,7 @@ struct Harness {
         return Signed(PrePrepare{view, b.header.height, b, from, {}});
     }
     Message VoteOf(VoteKind kind, const chain::Block& b, uint32_t from, uint64_t view = 0) {
-        return Signed(Vote{kind, view, b.header.height, b.Hash(), from, {}});
+        return Signed(Vote{kind, view, b.header.height, b.Hash(), from, {}, {}});
     }
 };
 
@@ -242,17 +242,25 @@ TEST_CASE("votes of one voter for two blocks count only once", "[pbft]") {
 }
 
 TEST_CASE("view change timeouts double while views keep failing", "[pbft]") {
-    Harness h;
-    h.core->SetPendingWork(true);  // a client is waiting, the primary stays silent
-    std::vector<uint64_t> at;  // tick of the first VIEW-CHANGE for each new view
+    // n = 7 and this replica is 6, so the primaries of views 1..5 are others, all silent.
+    Harness h(7, 6);
+    h.core->SetPendingWork(true);  // a client is waiting, the primary of view 0 stays silent
+    std::vector<uint64_t> at;      // tick of the first VIEW-CHANGE for each new view
     uint64_t last_view = 0;
     for (uint64_t tick = 1; tick <= 1000 && at.size() < 4; ++tick) {
         h.core->Tick();
         for (const auto& vc : Sent<ViewChange>(h.Take())) {
-            if (vc.new_view > last_view) {  // not a retransmission
-                last_view = vc.new_view;
-                at.push_back(tick);
+            if (vc.new_view <= last_view) continue;  // a retransmission
+            last_view = vc.new_view;
+            at.push_back(tick);
+            // 2f+1 replicas want this view (the timer only runs then); its primary is silent.
+            for (uint32_t from = 0; from < 4; ++from) {
+                ViewChange other;
+                other.new_view = vc.new_view;
+                other.from = from;
+                h.core->Step(h.Signed(other));
             }
+            h.Take();
         }
     }
     REQUIRE(at.size() == 4);
@@ -260,6 +268,81 @@ TEST_CASE("view change timeouts double while views keep failing", "[pbft]") {
     CHECK(at[1] - at[0] == 40);   // the first view change waits one base timeout
     CHECK(at[2] - at[1] == 80);   // then twice as long
     CHECK(at[3] - at[2] == 160);  // and twice again
+}
+
+TEST_CASE("a view change alone does not time out without 2f+1 replicas wanting it", "[pbft]") {
+    Harness h;
+    h.core->SetPendingWork(true);
+    uint64_t view_changes = 0;
+    for (int tick = 0; tick < 2000; ++tick) {
+        h.core->Tick();
+        for (const auto& vc : Sent<ViewChange>(h.Take())) view_changes = std::max(view_changes, vc.new_view);
+    }
+    CHECK(view_changes == 1);  // it asked for view 1 and keeps asking, but does not race ahead
+    CHECK(h.core->in_view_change());
+}
+
+TEST_CASE("f+1 view changes for a higher view make a replica follow", "[pbft]") {
+    Harness h;
+    for (uint32_t from : {0u, 2u}) {
+        ViewChange vc;
+        vc.new_view = 3;
+        vc.from = from;
+        h.core->Step(h.Signed(vc));
+    }
+    auto sent = Sent<ViewChange>(h.Take());
+    REQUIRE(sent.size() == 1);
+    CHECK(sent[0].new_view == 3);
+    CHECK(h.core->view() == 3);
+}
+
+TEST_CASE("a new view re-proposes the highest prepared block and keeps its hash", "[pbft]") {
+    // Replica 2 is the primary of view 2; it collects view changes where replica 1 reports
+    // block b0 prepared in view 0.
+    Harness h(4, 2);
+    auto b0 = h.MakeBlock(0, {}, {Tx("ok-1")});
+    PreparedCert cert;
+    cert.view = 0;
+    cert.block = b0;
+    for (uint32_t i : {0u, 1u, 3u}) {
+        cert.prepares.push_back({i, h.signers[i].Sign(PrepareVoteBytes(kChain, 0, 0, b0.Hash()))});
+    }
+    ViewChange with;
+    with.new_view = 2;
+    with.from = 1;
+    with.prepared.push_back(cert);
+    ViewChange without;
+    without.new_view = 2;
+    without.from = 3;
+    h.core->Step(h.Signed(with));
+    h.core->Step(h.Signed(without));  // f+1: replica 2 joins view 2 and has 2f+1 with its own
+    Ready r = h.Take();
+    auto nv = Sent<NewView>(r);
+    REQUIRE(nv.size() == 1);
+    CHECK(nv[0].view_changes.size() == 3);
+    CHECK(h.core->view() == 2);
+    CHECK_FALSE(h.core->in_view_change());
+    auto prepares = SentVotes(r, VoteKind::kPrepare);
+    REQUIRE(prepares.size() == 1);
+    CHECK(prepares[0].digest == b0.Hash());  // the same block, prepared again in view 2
+    CHECK(prepares[0].view == 2);
+}
+
+TEST_CASE("a forged prepared certificate in a view change is rejected", "[pbft]") {
+    Harness h(4, 2);
+    auto b0 = h.MakeBlock(0, {}, {Tx("ok-1")});
+    PreparedCert cert;
+    cert.view = 0;
+    cert.block = b0;
+    for (uint32_t i : {0u, 1u, 3u}) {
+        cert.prepares.push_back({i, h.signers[1].Sign(PrepareVoteBytes(kChain, 0, 0, b0.Hash()))});
+    }
+    ViewChange vc;
+    vc.new_view = 2;
+    vc.from = 1;
+    vc.prepared.push_back(cert);  // replica 1 signed all three "prepares" itself
+    h.core->Step(h.Signed(vc));
+    CHECK(h.core->counters().bad_signatures == 1);
 }
 
 TEST_CASE("a restarted replica never votes for a second block in the same view", "[pbft]") {

@@ -1,0 +1,147 @@
+#include <leveldb/cache.h>
+#include <leveldb/db.h>
+#include <leveldb/filter_policy.h>
+#include <leveldb/iterator.h>
+#include <leveldb/options.h>
+#include <leveldb/write_batch.h>
+
+#include "node/storage/kv_store.h"
+
+namespace meterchain::storage {
+
+namespace {
+
+constexpr int kBloomBitsPerKey = 10;  // ~1% false positives, LevelDB's recommended setting
+
+leveldb::Slice ToSlice(std::string_view s) { return {s.data(), s.size()}; }
+leveldb::Slice ToSlice(ByteView b) { return {reinterpret_cast<const char*>(b.data()), b.size()}; }
+ByteView ToByteView(const leveldb::Slice& s) {
+    return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+}
+
+// Maps a failed leveldb::Status to ours, keeping LevelDB's text (it names the file).
+Status FromLevelDb(const leveldb::Status& s, const std::string& path) {
+    std::string message = "leveldb at " + path + ": " + s.ToString();
+    if (s.IsCorruption()) return Corruption(std::move(message));
+    if (s.IsIOError()) return IoError(std::move(message));
+    if (s.IsNotFound()) return NotFound(std::move(message));
+    return InvalidArgument(std::move(message));
+}
+
+// LevelDB takes two locks on <path>/LOCK: an in-process table (the fcntl lock below it is per
+// process, so a second open from the same process would otherwise succeed and then lose the
+// lock when either handle closes) and the fcntl lock that excludes other processes. Both fail
+// as an IOError "lock <path>/LOCK: ..."; there is no dedicated status code, so we recognise
+// the message. Matching on the lock file name keeps an unrelated I/O error whose text
+// happens to contain "lock" from being reported as a busy directory.
+Status OpenError(const leveldb::Status& s, const std::string& path) {
+    const std::string text = s.ToString();
+    const bool lock_failed =
+        s.IsIOError() && text.find("lock " + path + "/LOCK") != std::string::npos;
+    if (lock_failed && text.find("already held by process") != std::string::npos) {
+        return {StatusCode::kLocked, "data dir " + path + " is already open in this process"};
+    }
+    if (lock_failed ||
+        (s.IsIOError() && text.find("Resource temporarily unavailable") != std::string::npos)) {
+        std::string message = "data dir " + path + " is in use by another process";
+        return {StatusCode::kLocked, message + " (is another meterchaind running?)"};
+    }
+    if (s.IsInvalidArgument() && text.find("does not exist") != std::string::npos) {
+        return NotFound("leveldb at " + path + ": " + text);
+    }
+    return FromLevelDb(s, path);
+}
+
+class LevelDbKv final : public KvStore {
+public:
+    LevelDbKv(std::string path, std::unique_ptr<const leveldb::FilterPolicy> filter,
+              std::unique_ptr<leveldb::Cache> cache, std::unique_ptr<leveldb::DB> db)
+        : m_path(std::move(path)),
+          m_filter(std::move(filter)),
+          m_cache(std::move(cache)),
+          m_db(std::move(db)) {}
+
+    Result<std::optional<Bytes>> Get(std::string_view key) const override {
+        std::string value;
+        leveldb::Status s = m_db->Get(ReadOpts(), ToSlice(key), &value);
+        if (s.IsNotFound()) return std::optional<Bytes>();
+        if (!s.ok()) return FromLevelDb(s, m_path);
+        return std::optional<Bytes>(ToBytes(value));
+    }
+
+    Status Write(const KvBatch& batch, bool sync) override {
+        leveldb::WriteBatch wb;
+        for (const auto& [key, value] : batch.ops()) {
+            if (value) {
+                wb.Put(ToSlice(key), ToSlice(ByteView(*value)));
+            } else {
+                wb.Delete(ToSlice(key));
+            }
+        }
+        leveldb::WriteOptions options;
+        options.sync = sync;
+        leveldb::Status s = m_db->Write(options, &wb);
+        if (!s.ok()) return FromLevelDb(s, m_path);
+        return Status::Ok();
+    }
+
+    Status Scan(std::string_view prefix,
+                const std::function<bool(std::string_view, ByteView)>& fn) const override {
+        return ScanFrom(prefix, prefix, fn);
+    }
+
+    Status ScanFrom(std::string_view prefix, std::string_view start,
+                    const std::function<bool(std::string_view, ByteView)>& fn) const override {
+        std::unique_ptr<leveldb::Iterator> it(m_db->NewIterator(ReadOpts()));
+        it->Seek(ToSlice(start < prefix ? prefix : start));
+        for (; it->Valid(); it->Next()) {
+            std::string_view key(it->key().data(), it->key().size());
+            if (!key.starts_with(prefix)) break;
+            if (!fn(key, ToByteView(it->value()))) break;
+        }
+        if (!it->status().ok()) return FromLevelDb(it->status(), m_path);
+        return Status::Ok();
+    }
+
+private:
+    static leveldb::ReadOptions ReadOpts() {
+        leveldb::ReadOptions options;
+        // Stored blocks are the ledger: a bad checksum must surface, not return wrong bytes.
+        options.verify_checksums = true;
+        return options;
+    }
+
+    std::string m_path;
+    // The DB uses the filter policy and the cache until it is closed, so it is declared
+    // last: members are destroyed in reverse order, the DB first.
+    std::unique_ptr<const leveldb::FilterPolicy> m_filter;
+    std::unique_ptr<leveldb::Cache> m_cache;
+    std::unique_ptr<leveldb::DB> m_db;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<KvStore>> OpenLevelDb(const std::string& path,
+                                             const LevelDbOptions& options) {
+    std::unique_ptr<const leveldb::FilterPolicy> filter(
+        leveldb::NewBloomFilterPolicy(kBloomBitsPerKey));
+    std::unique_ptr<leveldb::Cache> cache(leveldb::NewLRUCache(options.block_cache_bytes));
+
+    leveldb::Options db_options;
+    db_options.create_if_missing = options.create_if_missing;
+    db_options.write_buffer_size = options.write_buffer_bytes;
+    db_options.block_cache = cache.get();
+    db_options.filter_policy = filter.get();
+    // Fail loudly on damaged files instead of silently dropping records: a dropped log
+    // record in the middle could lose one block while keeping the next. A log tail cut short
+    // by a crash is not damage to LevelDB and still opens.
+    db_options.paranoid_checks = true;
+
+    leveldb::DB* raw = nullptr;
+    leveldb::Status s = leveldb::DB::Open(db_options, path, &raw);
+    if (!s.ok()) return OpenError(s, path);
+    return std::unique_ptr<KvStore>(std::make_unique<LevelDbKv>(
+        path, std::move(filter), std::move(cache), std::unique_ptr<leveldb::DB>(raw)));
+}
+
+}  // namespace meterchain::storage
