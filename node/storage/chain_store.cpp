@@ -347,4 +347,31 @@ Result<std::optional<Bytes>> ChainStore::GetMeta(std::string_view name) const {
     return m_kv->Get(MetaKey(name));
 }
 
+Status ChainStore::WriteMeta(
+    const std::vector<std::pair<std::string, std::optional<Bytes>>>& records) {
+    KvBatch batch;
+    for (const auto& [name, value] : records) {
+        if (name.empty() || name == kTipKey.substr(kMetaPrefix.size())) {
+            return InvalidArgument("metadata name \"" + name + "\" is reserved");
+        }
+        if (value) {
+            batch.Put(MetaKey(name), *value);
+        } else {
+            batch.Delete(MetaKey(name));
+        }
+    }
+    return m_kv->Write(batch, true);
+}
+
+Result<std::map<std::string, Bytes>> ChainStore::ScanMeta(std::string_view prefix) const {
+    std::map<std::string, Bytes> out;
+    const std::string full = MetaKey(prefix);
+    Status s = m_kv->Scan(full, [&](std::string_view key, ByteView value) {
+        out.emplace(std::string(key.substr(kMetaPrefix.size())), Bytes(value.begin(), value.end()));
+        return true;
+    });
+    if (!s.ok()) return s;
+    return out;
+}
+
 }  // namespace meterchain::storage

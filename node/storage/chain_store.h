@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -85,6 +86,10 @@ public:
     // "tip" (the tip record is written only by AppendBlock).
     Status PutMeta(std::string_view name, ByteView value);
     Result<std::optional<Bytes>> GetMeta(std::string_view name) const;
+    // Several metadata writes (nullopt value = delete) in one synced batch.
+    Status WriteMeta(const std::vector<std::pair<std::string, std::optional<Bytes>>>& records);
+    // Every metadata record whose name starts with `prefix`, by name (prefix included).
+    Result<std::map<std::string, Bytes>> ScanMeta(std::string_view prefix) const;
 
 private:
     ChainStore(std::unique_ptr<KvStore> kv, ChainStoreOptions options);

@@ -1,0 +1,184 @@
+#include "node/client/client.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <thread>
+
+#include "node/chain/proto_adapter.h"
+#include "proto/chain.pb.h"
+
+namespace meterchain::client {
+namespace {
+
+std::chrono::system_clock::time_point After(uint32_t ms) {
+    return std::chrono::system_clock::now() + std::chrono::milliseconds(ms);
+}
+
+constexpr uint32_t kCallTimeoutMs = 30000;
+
+}  // namespace
+
+Status FromGrpc(const grpc::Status& s, const std::string& address) {
+    switch (s.error_code()) {
+        case grpc::StatusCode::OK: return Status::Ok();
+        case grpc::StatusCode::INVALID_ARGUMENT:
+            return {StatusCode::kInvalidArgument, s.error_message()};
+        case grpc::StatusCode::NOT_FOUND: return {StatusCode::kNotFound, s.error_message()};
+        case grpc::StatusCode::ALREADY_EXISTS:
+            return {StatusCode::kAlreadyExists, s.error_message()};
+        case grpc::StatusCode::UNAUTHENTICATED:
+            return {StatusCode::kUnauthenticated, s.error_message()};
+        case grpc::StatusCode::PERMISSION_DENIED:
+            return {StatusCode::kPermissionDenied, s.error_message()};
+        case grpc::StatusCode::RESOURCE_EXHAUSTED:
+            return {StatusCode::kResourceExhausted, s.error_message()};
+        case grpc::StatusCode::FAILED_PRECONDITION:
+            return {StatusCode::kFailedPrecondition, s.error_message()};
+        case grpc::StatusCode::UNAVAILABLE:
+        case grpc::StatusCode::DEADLINE_EXCEEDED:
+            return {StatusCode::kIoError, "node " + address + " unreachable: " + s.error_message()};
+        default: return {StatusCode::kInternal, s.error_message()};
+    }
+}
+
+Client::Client(const std::string& address) : m_address(address) {
+    grpc::ChannelArguments args;
+    args.SetMaxReceiveMessageSize(64 << 20);
+    m_stub = v1::Node::NewStub(
+        grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args));
+}
+
+Result<Hash256> Client::Submit(const chain::Transaction& tx) const {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(After(kCallTimeoutMs));
+    v1::SubmitRequest req;
+    *req.mutable_transaction() = chain::ToProto(tx);
+    v1::SubmitResponse resp;
+    auto s = m_stub->SubmitTransaction(&ctx, req, &resp);
+    if (!s.ok()) return FromGrpc(s, m_address);
+    auto hash = HashFromBytes(AsBytes(resp.tx_hash()));
+    if (!hash) return Internal("server answered a malformed tx hash");
+    return *hash;
+}
+
+Result<v1::TxStatus> Client::GetTransaction(const Hash256& tx_hash) const {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(After(kCallTimeoutMs));
+    v1::TxQuery req;
+    req.set_tx_hash(ToString(tx_hash));
+    v1::TxStatus resp;
+    auto s = m_stub->GetTransaction(&ctx, req, &resp);
+    if (!s.ok()) return FromGrpc(s, m_address);
+    return resp;
+}
+
+Result<v1::TxStatus> Client::WaitForCommit(const Hash256& tx_hash, uint32_t timeout_ms) const {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(After(timeout_ms + 5000));
+    v1::TxQuery req;
+    req.set_tx_hash(ToString(tx_hash));
+    req.set_timeout_ms(timeout_ms);
+    v1::TxStatus resp;
+    auto s = m_stub->WaitForCommit(&ctx, req, &resp);
+    if (!s.ok()) return FromGrpc(s, m_address);
+    return resp;
+}
+
+Result<v1::NodeStatus> Client::GetStatus(uint32_t timeout_ms) const {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(After(timeout_ms));
+    v1::NodeStatus resp;
+    auto s = m_stub->GetStatus(&ctx, v1::StatusRequest(), &resp);
+    if (!s.ok()) return FromGrpc(s, m_address);
+    return resp;
+}
+
+Result<chain::Block> Client::GetBlock(uint64_t height) const {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(After(kCallTimeoutMs));
+    v1::BlockQuery req;
+    req.set_height(height);
+    v1::Block resp;
+    auto s = m_stub->GetBlock(&ctx, req, &resp);
+    if (!s.ok()) return FromGrpc(s, m_address);
+    return chain::FromProto(resp);
+}
+
+Result<chain::Block> Client::GetLatestBlock() const {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(After(kCallTimeoutMs));
+    v1::BlockQuery req;
+    req.set_latest(true);
+    v1::Block resp;
+    auto s = m_stub->GetBlock(&ctx, req, &resp);
+    if (!s.ok()) return FromGrpc(s, m_address);
+    return chain::FromProto(resp);
+}
+
+Result<Bytes> Client::Query(const std::string& contract, const std::string& method,
+                            ByteView args) const {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(After(kCallTimeoutMs));
+    v1::QueryRequest req;
+    req.set_contract(contract);
+    req.set_method(method);
+    req.set_args(ToString(args));
+    v1::QueryResponse resp;
+    auto s = m_stub->Query(&ctx, req, &resp);
+    if (!s.ok()) return FromGrpc(s, m_address);
+    return ToBytes(resp.result());
+}
+
+Result<v1::ProofResponse> Client::GetTxProof(const Hash256& tx_hash) const {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(After(kCallTimeoutMs));
+    v1::ProofRequest req;
+    req.set_tx_hash(ToString(tx_hash));
+    v1::ProofResponse resp;
+    auto s = m_stub->GetTxProof(&ctx, req, &resp);
+    if (!s.ok()) return FromGrpc(s, m_address);
+    return resp;
+}
+
+bool Client::WaitUntilUp(std::chrono::steady_clock::time_point deadline) const {
+    while (std::chrono::steady_clock::now() < deadline) {
+        if (GetStatus(500).ok()) return true;
+        // Polling a process that is still starting; the deadline bounds the wait.
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return false;
+}
+
+chain::Transaction MakeStatePut(const crypto::Signer& signer, const std::string& chain_id,
+                                uint64_t nonce, const std::string& key, ByteView value,
+                                uint64_t timestamp_ms) {
+    v1::StatePut put;
+    put.set_key(key);
+    put.set_value(ToString(value));
+    chain::TxBody body;
+    body.chain_id = chain_id;
+    body.type = static_cast<uint32_t>(chain::TxType::kStatePut);
+    body.payload = ToBytes(put.SerializeAsString());
+    body.nonce = nonce;
+    body.timestamp_ms = timestamp_ms;
+    return chain::SignTransaction(std::move(body), signer);
+}
+
+chain::Transaction MakeContractCall(const crypto::Signer& signer, const std::string& chain_id,
+                                    uint64_t nonce, const std::string& contract,
+                                    const std::string& method, ByteView args,
+                                    uint64_t timestamp_ms) {
+    v1::ContractCall call;
+    call.set_contract(contract);
+    call.set_method(method);
+    call.set_args(ToString(args));
+    chain::TxBody body;
+    body.chain_id = chain_id;
+    body.type = static_cast<uint32_t>(chain::TxType::kContractCall);
+    body.payload = ToBytes(call.SerializeAsString());
+    body.nonce = nonce;
+    body.timestamp_ms = timestamp_ms;
+    return chain::SignTransaction(std::move(body), signer);
+}
+
+}  // namespace meterchain::client

@@ -1,0 +1,229 @@
+#include "node/config/cluster_init.h"
+
+#include <google/protobuf/util/json_util.h>
+
+#include <arpa/inet.h>
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <system_error>
+
+#include "node/base/bytes.h"
+#include "node/config/config.h"
+#include "node/config/files.h"
+#include "node/config/genesis_keys.h"
+#include "node/config/tls_gen.h"
+#include "node/crypto/sm.h"
+
+namespace meterchain::config {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Organisation {
+    const char* name;
+    const char* role;
+    const char* organisation;
+};
+
+constexpr Organisation kOrganisations[] = {
+    {"utility", "utility", "State Grid Tianjin Electric Power"},
+    {"regulator", "regulator", "Tianjin Market Regulation Administration"},
+    {"third-party", "third-party", "Third-party Testing Lab"},
+    {"institute", "institute", "Tianjin Institute of Metrology"},
+};
+
+bool IsIpLiteral(const std::string& host) {
+    unsigned char buf[sizeof(in6_addr)];
+    return inet_pton(AF_INET, host.c_str(), buf) == 1 ||
+           inet_pton(AF_INET6, host.c_str(), buf) == 1;
+}
+
+std::string HostPort(const std::string& host, uint32_t port) {
+    const bool v6 = host.find(':') != std::string::npos;
+    return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
+Status CheckOptions(const ClusterOptions& o) {
+    if (o.nodes < 1 || o.nodes > kMaxClusterNodes) {
+        return InvalidArgument("--nodes must be from 1 to " + std::to_string(kMaxClusterNodes) +
+                               ", got " + std::to_string(o.nodes));
+    }
+    if (o.base_port < 1 || o.base_port + 2u * static_cast<uint32_t>(o.nodes) - 1 > 65535) {
+        return InvalidArgument("--base-port " + std::to_string(o.base_port) + " leaves no room for " +
+                               std::to_string(2 * o.nodes) + " ports below 65536");
+    }
+    if (o.chain_id.empty()) return InvalidArgument("the chain id must not be empty");
+    if (o.out_dir.empty()) return InvalidArgument("the output directory must be given");
+    if (!IsIpLiteral(o.host) && !IsValidHostName(o.host)) {
+        return InvalidArgument("\"" + o.host + "\" is neither an IP address nor a host name");
+    }
+    return Status::Ok();
+}
+
+// Creates out_dir, which must not exist or be empty. `created` tells whether it was made here.
+Status PrepareOutDir(const fs::path& dir, bool* created) {
+    std::error_code ec;
+    *created = false;
+    if (fs::exists(dir, ec)) {
+        if (!fs::is_directory(dir, ec)) {
+            return Status(StatusCode::kAlreadyExists, dir.string() + " exists and is not a directory");
+        }
+        if (!fs::is_empty(dir, ec)) {
+            return Status(StatusCode::kAlreadyExists,
+                          dir.string() + " is not empty; refusing to overwrite a cluster");
+        }
+        return Status::Ok();
+    }
+    if (!fs::create_directories(dir, ec) || ec) {
+        return IoError("cannot create " + dir.string() + ": " + ec.message());
+    }
+    *created = true;
+    return Status::Ok();
+}
+
+Result<std::string> ToJson(const google::protobuf::Message& message) {
+    google::protobuf::util::JsonPrintOptions options;
+    options.add_whitespace = true;
+    options.preserve_proto_field_names = true;  // the names config.proto documents
+    std::string json;
+    const auto status = google::protobuf::util::MessageToJsonString(message, &json, options);
+    if (!status.ok()) {
+        const auto m = status.message();
+        return Internal("cannot encode the node configuration: " + std::string(m.data(), m.size()));
+    }
+    return json;
+}
+
+v1::NodeConfig NodeConfigFor(const ClusterOptions& o, const ClusterNode& self,
+                             const std::vector<ClusterNode>& all, uint64_t genesis_time_ms) {
+    v1::NodeConfig c;
+    c.set_chain_id(o.chain_id);
+    c.set_name(self.identity.name);
+    c.set_key_file("sm2.key");
+    c.set_data_dir("data");
+    c.set_peer_listen(self.peer_address);
+    c.set_client_listen(self.client_address);
+    c.mutable_tls()->set_ca_file("../ca.pem");
+    c.mutable_tls()->set_cert_file("tls.pem");
+    c.mutable_tls()->set_key_file("tls.key");
+    for (const ClusterNode& n : all) {
+        v1::ValidatorConfig& v = *c.add_validators();
+        v.set_name(n.identity.name);
+        v.set_organisation(n.identity.organisation);
+        v.set_role(n.identity.role);
+        v.set_public_key(n.public_key_hex);
+        v.set_address(n.peer_address);
+    }
+    c.set_genesis_file("../genesis.json");
+    c.set_genesis_time_ms(genesis_time_ms);
+    // Written out so that operators see the knobs; verify_threads stays unset so that each
+    // machine uses its own core count.
+    ApplyDefaults(c);
+    c.mutable_mempool()->clear_verify_threads();
+    return c;
+}
+
+Result<ClusterSummary> WriteCluster(const ClusterOptions& o, const fs::path& out,
+                                    const std::function<void(const ClusterNode&)>& on_node) {
+    ClusterSummary summary;
+    summary.genesis_time_ms =
+        o.genesis_time_ms != 0
+            ? o.genesis_time_ms
+            : static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count());
+    // Read the input genesis first, so that a bad path fails before anything is generated.
+    std::string genesis = "{}\n";
+    if (!o.genesis_file.empty()) {
+        auto text = ReadFileToString(o.genesis_file);
+        if (!text.ok()) return Status(text.status().code(), "genesis " + text.status().message());
+        genesis = std::move(*text);
+    }
+
+    auto ca = GenerateTlsCa("meterchain cluster CA");
+    if (!ca.ok()) return ca.status();
+    summary.ca_file = (out / "ca.pem").string();
+    MC_RETURN_IF_ERROR(WritePublicFile(summary.ca_file, ca->cert_pem));
+    MC_RETURN_IF_ERROR(WritePrivateFile((out / "ca.key").string(), ca->key_pem));
+
+    std::vector<std::string> extra_hosts;
+    if (o.host != "127.0.0.1" && o.host != "localhost") extra_hosts.push_back(o.host);
+
+    for (int i = 0; i < o.nodes; ++i) {
+        ClusterNode node;
+        node.index = i;
+        node.identity = ClusterNodeIdentity(i);
+        const fs::path dir = out / ("node" + std::to_string(i));
+        node.dir = dir.string();
+        node.config_file = (dir / "node.json").string();
+        node.peer_address = HostPort(o.host, o.base_port + 2u * static_cast<uint32_t>(i));
+        node.client_address = HostPort(o.host, o.base_port + 2u * static_cast<uint32_t>(i) + 1);
+        std::error_code ec;
+        if (!fs::create_directory(dir, ec) || ec) {
+            return IoError("cannot create " + node.dir + ": " + ec.message());
+        }
+        const crypto::Sm2PrivateKey key = crypto::Sm2PrivateKey::Generate();
+        node.public_key_hex = ToHex(key.PublicKey().Raw());
+        MC_RETURN_IF_ERROR(WriteSm2KeyFile((dir / "sm2.key").string(), key));
+        auto tls = GenerateTlsLeaf(*ca, node.identity.name, extra_hosts);
+        if (!tls.ok()) return tls.status();
+        MC_RETURN_IF_ERROR(WritePublicFile((dir / "tls.pem").string(), tls->cert_pem));
+        MC_RETURN_IF_ERROR(WritePrivateFile((dir / "tls.key").string(), tls->key_pem));
+        summary.nodes.push_back(std::move(node));
+    }
+
+    std::map<std::string, std::string> genesis_keys;
+    for (const ClusterNode& n : summary.nodes) {
+        genesis_keys.emplace(n.identity.organisation, n.public_key_hex);
+        genesis_keys.emplace(n.identity.name, n.public_key_hex);
+        genesis_keys.emplace(n.identity.role, n.public_key_hex);  // keeps the first of a role
+    }
+    if (!o.genesis_file.empty()) {
+        auto filled = FillGenesisKeys(genesis, genesis_keys, &summary.genesis_keys_filled);
+        if (!filled.ok()) {
+            return InvalidArgument(o.genesis_file + ": " + filled.status().message());
+        }
+        genesis = std::move(*filled);
+    }
+    summary.genesis_file = (out / "genesis.json").string();
+    MC_RETURN_IF_ERROR(WritePublicFile(summary.genesis_file, genesis));
+
+    for (const ClusterNode& node : summary.nodes) {
+        const v1::NodeConfig config = NodeConfigFor(o, node, summary.nodes, summary.genesis_time_ms);
+        MC_RETURN_IF_ERROR(ValidateNodeConfig(config, node.config_file));
+        auto json = ToJson(config);
+        if (!json.ok()) return json.status();
+        MC_RETURN_IF_ERROR(WritePublicFile(node.config_file, *json));
+        if (on_node) on_node(node);
+    }
+    return summary;
+}
+
+}  // namespace
+
+ClusterIdentity ClusterNodeIdentity(int index) {
+    if (index >= 0 && index < static_cast<int>(std::size(kOrganisations))) {
+        const Organisation& o = kOrganisations[index];
+        return {o.name, o.role, o.organisation};
+    }
+    return {"validator" + std::to_string(index), "institute",
+            "Metrology Institute Validator " + std::to_string(index)};
+}
+
+Result<ClusterSummary> InitCluster(const ClusterOptions& options,
+                                   const std::function<void(const ClusterNode&)>& on_node) {
+    MC_RETURN_IF_ERROR(CheckOptions(options));
+    const fs::path out(options.out_dir);
+    bool created = false;
+    MC_RETURN_IF_ERROR(PrepareOutDir(out, &created));
+    auto summary = WriteCluster(options, out, on_node);
+    if (!summary.ok() && created) {
+        std::error_code ignored;  // best effort; the error being returned matters more
+        fs::remove_all(out, ignored);
+    }
+    return summary;
+}
+
+}  // namespace meterchain::config

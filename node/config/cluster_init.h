@@ -1,0 +1,72 @@
+// Bootstraps a local cluster: the library behind `meterctl init-cluster`.
+//
+// Layout written under ClusterOptions::out_dir (private keys are mode 0600):
+//   ca.pem, ca.key            cluster TLS CA (ECDSA P-256)
+//   genesis.json              shared genesis (see genesis_keys.h), "{}" without an input
+//   node<i>/sm2.key           the node's SM2 signing key (PKCS#8 PEM)
+//   node<i>/tls.pem, tls.key  the node's TLS certificate and key, signed by the CA
+//   node<i>/node.json         its NodeConfig; paths relative to node<i>/, data_dir "data"
+// Thread-safety: safe to call concurrently with different out_dirs.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "node/base/status.h"
+
+namespace meterchain::config {
+
+inline constexpr int kMaxClusterNodes = 100;
+inline constexpr uint32_t kDefaultBasePort = 7700;
+inline constexpr const char* kDefaultChainId = "tianjin-meter-1";
+
+struct ClusterOptions {
+    int nodes = 4;                         // 1..kMaxClusterNodes
+    std::string out_dir;                   // must not exist or be empty
+    uint32_t base_port = kDefaultBasePort; // node i: peer port base+2i, client port base+2i+1
+    std::string chain_id = kDefaultChainId;
+    std::string genesis_file;  // optional input genesis JSON whose organisations get keys
+    std::string host = "127.0.0.1";  // listen and advertised host of every node
+    uint64_t genesis_time_ms = 0;    // 0: the current wall-clock time
+};
+
+// Who node i is. i < 4: the four Tianjin organisations (utility, regulator, third-party,
+// institute); then name "validator<i>" with role "institute".
+struct ClusterIdentity {
+    std::string name;
+    std::string role;
+    std::string organisation;
+};
+ClusterIdentity ClusterNodeIdentity(int index);
+
+struct ClusterNode {
+    int index = 0;
+    ClusterIdentity identity;
+    std::string public_key_hex;  // raw SM2 public key, 130 hex characters
+    std::string dir;             // out_dir/node<i>
+    std::string config_file;     // out_dir/node<i>/node.json
+    std::string peer_address;    // host:port
+    std::string client_address;  // host:port
+};
+
+struct ClusterSummary {
+    std::vector<ClusterNode> nodes;
+    std::string ca_file;
+    std::string genesis_file;
+    uint64_t genesis_time_ms = 0;
+    size_t genesis_keys_filled = 0;  // organisations in the input genesis given a key
+};
+
+// Writes the layout above and calls `on_node` after each node's files are complete.
+// Errors: kInvalidArgument for bad options (node count, ports beyond 65535, empty chain id,
+// bad host) or an input genesis that is not valid JSON; kAlreadyExists when out_dir exists and
+// is not empty; kNotFound/kIoError for files. On failure a freshly created out_dir is removed;
+// an existing empty one is left with whatever had been written.
+// The genesis fill-in map (FillGenesisKeys) holds each node's organisation name and node name,
+// and the role of the first node having each role.
+Result<ClusterSummary> InitCluster(const ClusterOptions& options,
+                                   const std::function<void(const ClusterNode&)>& on_node = {});
+
+}  // namespace meterchain::config

@@ -1,0 +1,232 @@
+#include "node/daemon/client_service.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "node/chain/merkle.h"
+#include "node/chain/proto_adapter.h"
+#include "node/daemon/node.h"
+#include "node/executor/executor.h"
+
+namespace meterchain::node {
+namespace {
+
+constexpr uint32_t kDefaultWaitMs = 10000;
+constexpr uint32_t kMaxWaitMs = 60000;
+
+grpc::Status ToGrpc(const Status& s) {
+    using grpc::StatusCode;
+    StatusCode code = StatusCode::INTERNAL;
+    switch (s.code()) {
+        case meterchain::StatusCode::kOk: return grpc::Status::OK;
+        case meterchain::StatusCode::kInvalidArgument: code = StatusCode::INVALID_ARGUMENT; break;
+        case meterchain::StatusCode::kNotFound: code = StatusCode::NOT_FOUND; break;
+        case meterchain::StatusCode::kAlreadyExists: code = StatusCode::ALREADY_EXISTS; break;
+        case meterchain::StatusCode::kUnauthenticated: code = StatusCode::UNAUTHENTICATED; break;
+        case meterchain::StatusCode::kPermissionDenied:
+            code = StatusCode::PERMISSION_DENIED;
+            break;
+        case meterchain::StatusCode::kResourceExhausted:
+            code = StatusCode::RESOURCE_EXHAUSTED;
+            break;
+        case meterchain::StatusCode::kFailedPrecondition:
+            code = StatusCode::FAILED_PRECONDITION;
+            break;
+        case meterchain::StatusCode::kLocked: code = StatusCode::UNAVAILABLE; break;
+        default: code = StatusCode::INTERNAL; break;
+    }
+    return grpc::Status(code, s.message());
+}
+
+std::optional<Hash256> HashArg(const std::string& bytes) { return HashFromBytes(AsBytes(bytes)); }
+
+// Committed state, read-only, for contract queries.
+class CommittedState final : public contracts::StateView {
+public:
+    explicit CommittedState(const storage::ChainStore& store) : m_store(store) {}
+    std::optional<Bytes> Get(std::string_view key) const override {
+        auto v = m_store.GetState(key);
+        return v.ok() ? *v : std::nullopt;
+    }
+    void Put(std::string_view, ByteView) override {}
+    void Delete(std::string_view) override {}
+    void Scan(std::string_view prefix,
+              const std::function<bool(std::string_view, ByteView)>& fn) const override {
+        (void)m_store.ScanState(prefix, fn);
+    }
+
+private:
+    const storage::ChainStore& m_store;
+};
+
+void FillStatus(const Node& node, const Hash256& hash, v1::TxStatus* out) {
+    auto loc = node.store().FindTransaction(hash);
+    if (loc.ok()) {
+        out->set_height(loc->height);
+        out->set_index(loc->index);
+        out->set_code(loc->receipt.code);
+        out->set_reason(loc->receipt.message);
+        out->set_state(loc->receipt.code == 0 ? v1::TxStatus::COMMITTED : v1::TxStatus::FAILED);
+        auto block = node.store().GetBlock(loc->height);
+        if (block.ok()) out->set_block_hash(ToString(block->Hash()));
+        return;
+    }
+    out->set_state(node.InMempool(hash) ? v1::TxStatus::PENDING : v1::TxStatus::UNKNOWN);
+}
+
+}  // namespace
+
+grpc::Status ClientService::SubmitTransaction(grpc::ServerContext*, const v1::SubmitRequest* req,
+                                              v1::SubmitResponse* resp) {
+    if (!req->has_transaction()) {
+        return {grpc::StatusCode::INVALID_ARGUMENT, "request has no transaction"};
+    }
+    if (m_node.stopping()) return {grpc::StatusCode::UNAVAILABLE, "node is shutting down"};
+    auto hash = m_node.Submit(chain::FromProto(req->transaction()));
+    if (!hash.ok()) return ToGrpc(hash.status());
+    resp->set_tx_hash(ToString(*hash));
+    return grpc::Status::OK;
+}
+
+grpc::Status ClientService::GetTransaction(grpc::ServerContext*, const v1::TxQuery* req,
+                                           v1::TxStatus* resp) {
+    auto hash = HashArg(req->tx_hash());
+    if (!hash) return {grpc::StatusCode::INVALID_ARGUMENT, "tx_hash must be 32 bytes"};
+    FillStatus(m_node, *hash, resp);
+    return grpc::Status::OK;
+}
+
+grpc::Status ClientService::WaitForCommit(grpc::ServerContext* ctx, const v1::TxQuery* req,
+                                          v1::TxStatus* resp) {
+    auto hash = HashArg(req->tx_hash());
+    if (!hash) return {grpc::StatusCode::INVALID_ARGUMENT, "tx_hash must be 32 bytes"};
+    const uint32_t wait_ms =
+        std::min(req->timeout_ms() == 0 ? kDefaultWaitMs : req->timeout_ms(), kMaxWaitMs);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
+    uint64_t seen = m_node.store().Tip().height;
+    for (;;) {
+        resp->Clear();
+        FillStatus(m_node, *hash, resp);
+        if (resp->state() == v1::TxStatus::COMMITTED || resp->state() == v1::TxStatus::FAILED) {
+            return grpc::Status::OK;
+        }
+        if (ctx->IsCancelled() || m_node.stopping() ||
+            std::chrono::steady_clock::now() >= deadline) {
+            return grpc::Status::OK;  // state PENDING or UNKNOWN tells the caller
+        }
+        const auto step = std::min(deadline, std::chrono::steady_clock::now() +
+                                                 std::chrono::milliseconds(200));
+        seen = m_node.WaitForHeight(seen, step);
+    }
+}
+
+grpc::Status ClientService::GetBlock(grpc::ServerContext*, const v1::BlockQuery* req,
+                                     v1::Block* resp) {
+    Result<chain::Block> block = NotFound("no block");
+    if (req->latest()) {
+        block = m_node.store().GetBlock(m_node.store().Tip().height);
+    } else if (req->by_case() == v1::BlockQuery::kHash) {
+        auto hash = HashArg(req->hash());
+        if (!hash) return {grpc::StatusCode::INVALID_ARGUMENT, "hash must be 32 bytes"};
+        block = m_node.store().GetBlockByHash(*hash);
+    } else {
+        block = m_node.store().GetBlock(req->height());
+    }
+    if (!block.ok()) return ToGrpc(block.status());
+    *resp = chain::ToProto(*block);
+    return grpc::Status::OK;
+}
+
+grpc::Status ClientService::StreamBlocks(grpc::ServerContext* ctx,
+                                         const v1::StreamBlocksRequest* req,
+                                         grpc::ServerWriter<v1::Block>* writer) {
+    uint64_t next = req->from_height();
+    while (!ctx->IsCancelled() && !m_node.stopping()) {
+        const uint64_t tip = m_node.store().Tip().height;
+        while (next <= tip) {
+            auto block = m_node.store().GetBlock(next);
+            if (!block.ok()) return ToGrpc(block.status());
+            if (!writer->Write(chain::ToProto(*block))) return grpc::Status::OK;
+            ++next;
+        }
+        m_node.WaitForHeight(tip, std::chrono::steady_clock::now() +
+                                      std::chrono::milliseconds(500));
+    }
+    return grpc::Status::OK;
+}
+
+grpc::Status ClientService::GetStatus(grpc::ServerContext*, const v1::StatusRequest*,
+                                      v1::NodeStatus* resp) {
+    const auto snap = m_node.Snapshot();
+    const auto& cfg = m_node.config();
+    const auto& set = m_node.validators();
+    resp->set_chain_id(cfg.chain_id());
+    resp->set_validator(m_node.self());
+    resp->set_name(cfg.name());
+    resp->set_role(set.at(m_node.self()).role);
+    resp->set_height(snap.height);
+    resp->set_tip_hash(ToString(snap.tip_hash));
+    resp->set_state_root(ToString(snap.state_root));
+    resp->set_view(snap.view);
+    resp->set_in_view_change(snap.in_view_change);
+    resp->set_primary(snap.primary);
+    resp->set_mempool_size(snap.mempool_size);
+    resp->set_validators(static_cast<uint32_t>(set.size()));
+    resp->set_fault_tolerance(static_cast<uint32_t>(set.F()));
+    for (uint32_t i = 0; i < set.size(); ++i) {
+        auto* p = resp->add_peers();
+        p->set_validator(i);
+        p->set_name(set.at(i).name);
+        p->set_address(set.at(i).address);
+        p->set_connected(i < snap.connected.size() && snap.connected[i]);
+    }
+    return grpc::Status::OK;
+}
+
+grpc::Status ClientService::Query(grpc::ServerContext*, const v1::QueryRequest* req,
+                                  v1::QueryResponse* resp) {
+    if (req->contract() == "state") {
+        std::string key;
+        if (req->method() == "get") {
+            key = std::string(kKvPrefix) + req->args();
+        } else if (req->method() == "nonce") {
+            key = NonceKey(AsBytes(req->args()));
+        } else {
+            return {grpc::StatusCode::INVALID_ARGUMENT,
+                    "contract 'state' has methods 'get' and 'nonce', not '" + req->method() + "'"};
+        }
+        auto value = m_node.store().GetState(key);
+        if (!value.ok()) return ToGrpc(value.status());
+        if (!*value) return {grpc::StatusCode::NOT_FOUND, "no state at '" + key + "'"};
+        resp->set_result(ToString(**value));
+        return grpc::Status::OK;
+    }
+    const contracts::Contract* contract = m_node.registry().Find(req->contract());
+    if (contract == nullptr) {
+        return {grpc::StatusCode::NOT_FOUND, "no contract '" + req->contract() + "'"};
+    }
+    CommittedState state(m_node.store());
+    auto result = contract->Query(req->method(), AsBytes(req->args()), state);
+    if (!result.ok()) return ToGrpc(result.status());
+    resp->set_result(ToString(*result));
+    return grpc::Status::OK;
+}
+
+grpc::Status ClientService::GetTxProof(grpc::ServerContext*, const v1::ProofRequest* req,
+                                       v1::ProofResponse* resp) {
+    auto hash = HashArg(req->tx_hash());
+    if (!hash) return {grpc::StatusCode::INVALID_ARGUMENT, "tx_hash must be 32 bytes"};
+    auto loc = m_node.store().FindTransaction(*hash);
+    if (!loc.ok()) return ToGrpc(loc.status());
+    auto block = m_node.store().GetBlock(loc->height);
+    if (!block.ok()) return ToGrpc(block.status());
+    auto proof = chain::BuildMerkleProof(block->TxHashes(), loc->index);
+    if (!proof.ok()) return ToGrpc(proof.status());
+    *resp->mutable_header() = chain::ToProto(block->header);
+    *resp->mutable_certificate() = chain::ToProto(block->certificate);
+    *resp->mutable_proof() = chain::ToProto(*proof);
+    *resp->mutable_transaction() = chain::ToProto(block->transactions.at(loc->index));
+    return grpc::Status::OK;
+}
+
+}  // namespace meterchain::node

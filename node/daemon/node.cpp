@@ -1,0 +1,430 @@
+#include "node/daemon/node.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <algorithm>
+#include <boost/asio/post.hpp>
+#include <filesystem>
+#include <future>
+#include <thread>
+
+#include "node/base/log.h"
+#include "node/config/config.h"
+#include "node/config/files.h"
+#include "node/daemon/client_service.h"
+#include "node/daemon/genesis.h"
+
+namespace meterchain::node {
+namespace {
+
+constexpr std::string_view kDurablePrefix = "c/";
+constexpr size_t kMaxBatchBytes = 16u << 20;
+constexpr uint64_t kMaxBlocksPerResponse = 8;
+
+uint64_t WallMs() {
+    return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                     std::chrono::system_clock::now().time_since_epoch())
+                                     .count());
+}
+
+uint32_t TicksFor(uint32_t ms, uint32_t tick_ms) { return std::max<uint32_t>(1, ms / tick_ms); }
+
+}  // namespace
+
+Result<std::unique_ptr<Node>> Node::Create(const v1::NodeConfig& config) {
+    std::unique_ptr<Node> n(new Node());
+    n->m_config = config;
+    const auto& cc = config.consensus();
+
+    auto set = config::BuildValidatorSet(config);
+    if (!set.ok()) return set.status();
+    n->m_validators = std::move(*set);
+    const int self = config::SelfIndex(config);
+    if (self < 0) return InvalidArgument("config: name '" + config.name() + "' is not a validator");
+    n->m_self = static_cast<uint32_t>(self);
+    for (const auto& w : config::ConfigWarnings(config)) MC_LOG(kWarn, "config", w);
+
+    auto key = config::LoadSm2KeyFile(config.key_file());
+    if (!key.ok()) return key.status();
+    if (Status mode = config::CheckPrivateFileMode(config.key_file()); !mode.ok()) {
+        MC_LOG(kWarn, "config", mode.message());
+    }
+    n->m_signer = std::make_unique<crypto::Sm2Signer>(std::move(*key), config.sm2_id());
+    n->m_verifier = std::make_unique<crypto::Sm2Verifier>(config.sm2_id());
+    if (n->m_signer->PublicKey() != n->m_validators.at(n->m_self).public_key) {
+        return InvalidArgument("config: key_file " + config.key_file() +
+                               " does not hold the SM2 key of validator '" + config.name() + "'");
+    }
+
+    std::error_code ec;
+    std::filesystem::create_directories(config.data_dir(), ec);
+    if (ec) return IoError("cannot create data_dir " + config.data_dir() + ": " + ec.message());
+    auto kv = storage::OpenLevelDb((std::filesystem::path(config.data_dir()) / "chain").string());
+    if (!kv.ok()) return kv.status();
+    auto store = storage::ChainStore::Open(std::move(*kv));
+    if (!store.ok()) return store.status();
+    n->m_store = std::move(*store);
+
+    auto genesis = LoadGenesis(config);
+    if (!genesis.ok()) return genesis.status();
+    n->m_registry = std::move(genesis->registry);
+
+    n->m_cache = std::make_unique<mempool::VerifiedCache>();
+    ExecutorOptions eo;
+    eo.chain_id = config.chain_id();
+    eo.max_clock_skew_ms = cc.max_clock_skew_ms();
+    eo.now_ms = WallMs;
+    n->m_executor = std::make_unique<Executor>(eo, *n->m_store, *n->m_registry, *n->m_verifier,
+                                               *n->m_cache);
+    MC_RETURN_IF_ERROR(n->m_executor->InitGenesis(genesis->block, genesis->writes));
+
+    mempool::MempoolOptions mo;
+    mo.max_txs = config.mempool().max_txs();
+    Executor* executor = n->m_executor.get();
+    n->m_mempool = std::make_unique<mempool::Mempool>(
+        mo, [executor](ByteView sender) { return executor->CommittedNonce(sender); });
+
+    consensus::Options co;
+    co.chain_id = config.chain_id();
+    co.validators = n->m_validators;
+    co.self = n->m_self;
+    co.checkpoint_interval = cc.checkpoint_interval();
+    co.max_in_flight = cc.window();
+    co.window = std::max<uint64_t>(2 * co.checkpoint_interval, 4 * co.max_in_flight);
+    co.view_timeout_ticks = TicksFor(cc.view_change_timeout_ms(), cc.tick_ms());
+    co.max_view_timeout_ticks = co.view_timeout_ticks * 32;
+    co.retransmit_ticks = TicksFor(std::max<uint32_t>(200, cc.view_change_timeout_ms() / 8),
+                                   cc.tick_ms());
+    co.fetch_retry_ticks = TicksFor(300, cc.tick_ms());
+    co.max_blocks_per_request = kMaxBlocksPerResponse;
+    co.genesis_hash = genesis->block.Hash();
+
+    const auto tip = n->m_store->Tip();
+    auto tip_block = n->m_store->GetBlock(tip.height);
+    if (!tip_block.ok()) return tip_block.status();
+    consensus::Tip core_tip;
+    core_tip.empty = false;
+    core_tip.header = tip_block->header;
+    core_tip.certificate = tip_block->certificate;
+    auto durable_records = n->m_store->ScanMeta(kDurablePrefix);
+    if (!durable_records.ok()) return durable_records.status();
+    std::map<std::string, Bytes> durable;
+    for (auto& [name, value] : *durable_records) {
+        durable.emplace(name.substr(kDurablePrefix.size()), std::move(value));
+    }
+    n->m_core = std::make_unique<consensus::Core>(co, *n->m_signer, *n->m_verifier,
+                                                  *n->m_executor, core_tip, durable);
+    MC_LOG(kInfo, "node", "opened")("name", config.name())("index", n->m_self)(
+        "height", tip.height)("view", n->m_core->view())("validators", n->m_validators.size())(
+        "genesis", ToHex(genesis->block.Hash()).substr(0, 16));
+    return n;
+}
+
+Node::~Node() { Stop(); }
+
+Status Node::Start() {
+    const auto& cfg = m_config;
+    auto ca = config::ReadFileToString(cfg.tls().ca_file());
+    if (!ca.ok()) return ca.status();
+    auto cert = config::ReadFileToString(cfg.tls().cert_file());
+    if (!cert.ok()) return cert.status();
+    auto key = config::ReadFileToString(cfg.tls().key_file());
+    if (!key.ok()) return key.status();
+
+    net::TransportOptions to;
+    to.chain_id = cfg.chain_id();
+    to.self = m_self;
+    to.validators = m_validators;
+    to.listen = cfg.peer_listen();
+    to.ca_pem = *ca;
+    to.cert_pem = *cert;
+    to.key_pem = *key;
+    m_transport = std::make_unique<net::PeerTransport>(
+        to, *m_signer, *m_verifier,
+        [this](uint32_t from, consensus::Message m) { OnPeerMessage(from, std::move(m)); },
+        [this](uint32_t from, chain::Transaction tx) { OnPeerTx(from, std::move(tx)); });
+
+    const unsigned threads = cfg.mempool().verify_threads() > 0
+                                 ? cfg.mempool().verify_threads()
+                                 : std::max(1u, std::thread::hardware_concurrency());
+    m_verify_pool = std::make_unique<boost::asio::thread_pool>(threads);
+
+    m_client_service = std::make_unique<ClientService>(*this);
+    grpc::ServerBuilder builder;
+    int client_port = 0;
+    std::shared_ptr<grpc::ServerCredentials> creds = grpc::InsecureServerCredentials();
+    if (cfg.client_tls()) {
+        grpc::SslServerCredentialsOptions tls;
+        tls.pem_key_cert_pairs.push_back({*key, *cert});
+        creds = grpc::SslServerCredentials(tls);
+    }
+    builder.AddListeningPort(cfg.client_listen(), creds, &client_port);
+    builder.RegisterService(m_client_service.get());
+    builder.SetMaxReceiveMessageSize(4 << 20);
+    builder.SetMaxSendMessageSize(64 << 20);
+    m_client_server = builder.BuildAndStart();
+    if (!m_client_server || client_port == 0) {
+        return IoError("cannot listen for clients on " + cfg.client_listen() +
+                       " (address in use or invalid)");
+    }
+    MC_RETURN_IF_ERROR(m_transport->Start());
+
+    m_tick_timer = std::make_unique<boost::asio::steady_timer>(m_io);
+    PublishSnapshot();
+    ScheduleTick();
+    m_consensus_thread = std::thread([this] {
+        auto guard = boost::asio::make_work_guard(m_io);
+        m_io.run();
+    });
+    MC_LOG(kInfo, "node", "started")("name", cfg.name())("peers", cfg.peer_listen())(
+        "clients", cfg.client_listen());
+    return Status::Ok();
+}
+
+void Node::Wait() {
+    std::unique_lock lock(m_stop_mutex);
+    m_stop_cv.wait(lock, [&] { return m_stopped; });
+}
+
+void Node::Stop() {
+    if (m_stopping.exchange(true)) return;
+    MC_LOG(kInfo, "node", "stopping")("name", m_config.name());
+    if (m_client_server) {
+        m_client_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+    }
+    m_height_cv.notify_all();
+    if (m_transport) m_transport->Stop();
+    m_io.stop();
+    if (m_consensus_thread.joinable()) m_consensus_thread.join();
+    if (m_verify_pool) m_verify_pool->join();
+    m_client_server.reset();
+    {
+        std::lock_guard lock(m_stop_mutex);
+        m_stopped = true;
+    }
+    m_stop_cv.notify_all();
+    MC_LOG(kInfo, "node", "stopped")("name", m_config.name());
+}
+
+Result<chain::TxBody> Node::CheckTransaction(const chain::Transaction& tx) {
+    if (tx.body.size() > chain::kMaxTxBodySize) {
+        return InvalidArgument("transaction body larger than " +
+                               std::to_string(chain::kMaxTxBodySize) + " bytes");
+    }
+    if (tx.signature.empty() || tx.signature.size() > chain::kMaxSignatureSize) {
+        return InvalidArgument("transaction signature missing or oversized");
+    }
+    auto body = chain::TxBody::Parse(tx.body);
+    if (!body.ok()) return body.status();
+    if (body->chain_id != m_config.chain_id()) {
+        return InvalidArgument("transaction is for chain '" + body->chain_id + "', this is '" +
+                               m_config.chain_id() + "'");
+    }
+    const Hash256 hash = tx.Hash();
+    if (!m_cache->Contains(hash)) {
+        if (!m_verifier->Verify(body->sender, chain::TxSigningBytes(tx.body), tx.signature)) {
+            return Unauthenticated("transaction signature does not verify against its sender");
+        }
+        m_cache->Insert(hash);
+    }
+    return body;
+}
+
+Result<Hash256> Node::Submit(chain::Transaction tx) {
+    if (m_stopping.load()) return FailedPrecondition("node is shutting down");
+    std::promise<Result<chain::TxBody>> promise;
+    auto checked = promise.get_future();
+    boost::asio::post(*m_verify_pool,
+                      [&] { promise.set_value(CheckTransaction(tx)); });
+    auto body = checked.get();
+    if (!body.ok()) return body.status();
+    if (m_store->FindTransaction(tx.Hash()).ok()) {
+        return Status(StatusCode::kAlreadyExists, "transaction is already committed");
+    }
+    const chain::Transaction copy = tx;
+    auto hash = m_mempool->Add(std::move(tx), *body);
+    if (!hash.ok()) return hash.status();
+    m_transport->BroadcastTx(copy);
+    if (!m_propose_posted.exchange(true)) {
+        boost::asio::post(m_io, [this] {
+            m_propose_posted.store(false);
+            MaybePropose(false);
+            Drain();
+        });
+    }
+    return hash;
+}
+
+void Node::OnPeerTx(uint32_t from, chain::Transaction tx) {
+    auto body = CheckTransaction(tx);
+    if (!body.ok()) {
+        MC_LOG(kDebug, "mempool", "gossiped transaction refused")("from", from)(
+            "reason", body.status().message());
+        return;
+    }
+    auto added = m_mempool->Add(std::move(tx), *body);
+    if (!added.ok() && added.status().code() != StatusCode::kAlreadyExists) {
+        MC_LOG(kDebug, "mempool", "gossiped transaction not added")("from", from)(
+            "reason", added.status().message());
+    }
+}
+
+void Node::OnPeerMessage(uint32_t, consensus::Message message) {
+    boost::asio::post(m_io, [this, m = std::move(message)]() mutable {
+        if (m_stopping.load()) return;
+        m_core->Step(m);
+        Drain();
+    });
+}
+
+void Node::ScheduleTick() {
+    m_tick_timer->expires_after(std::chrono::milliseconds(m_config.consensus().tick_ms()));
+    m_tick_timer->async_wait([this](const boost::system::error_code& ec) {
+        if (ec || m_stopping.load()) return;
+        OnTick();
+        ScheduleTick();
+    });
+}
+
+void Node::OnTick() {
+    m_core->Tick();
+    MaybePropose(true);
+    Drain();
+}
+
+void Node::MaybePropose(bool) {
+    const auto& cc = m_config.consensus();
+    const auto in_flight = m_core->InFlightTxHashes();
+    auto batch = m_mempool->Batch(cc.max_block_txs(), kMaxBatchBytes, in_flight);
+    m_core->SetPendingWork(!batch.empty());
+    if (batch.empty()) {
+        m_has_first_pending = false;
+        return;
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (!m_has_first_pending) {
+        m_has_first_pending = true;
+        m_first_pending = now;
+    }
+    if (!m_core->CanPropose()) return;
+    const bool full = batch.size() >= cc.max_block_txs();
+    if (!full && now - m_first_pending < std::chrono::milliseconds(cc.max_batch_delay_ms())) {
+        return;
+    }
+    const size_t count = batch.size();
+    Status s = m_core->Propose(std::move(batch), WallMs());
+    m_has_first_pending = false;
+    if (!s.ok()) {
+        // A transaction that became invalid since it was admitted (its nonce was committed
+        // in another block meanwhile): drop the stale ones so the next batch is clean.
+        MC_LOG(kWarn, "node", "proposal refused by the executor")("txs", count)(
+            "reason", s.message());
+        auto retry = m_mempool->Batch(cc.max_block_txs(), kMaxBatchBytes, in_flight);
+        std::vector<chain::Transaction> stale;
+        for (const auto& tx : retry) {
+            auto body = chain::TxBody::Parse(tx.body);
+            if (!body.ok() || body->nonce <= m_executor->CommittedNonce(body->sender)) {
+                stale.push_back(tx);
+            }
+        }
+        if (stale.empty() && !retry.empty()) stale.push_back(retry.front());
+        m_mempool->RemoveCommitted(stale);
+    }
+}
+
+void Node::Drain() {
+    while (m_core->HasReady()) {
+        consensus::Ready ready = m_core->TakeReady();
+        if (!ready.durable.empty()) {
+            std::vector<std::pair<std::string, std::optional<Bytes>>> records;
+            records.reserve(ready.durable.size());
+            for (auto& w : ready.durable) {
+                records.emplace_back(std::string(kDurablePrefix) + w.key, std::move(w.value));
+            }
+            Status s = m_store->WriteMeta(records);
+            if (!s.ok()) {
+                // Sending votes that were not persisted could make a restarted node contradict
+                // itself; stopping is the only safe answer.
+                MC_LOG(kError, "storage", "cannot persist consensus state")("error", s.ToString());
+                std::abort();
+            }
+        }
+        for (const auto& block : ready.committed) ApplyCommitted(block);
+        for (const auto& out : ready.messages) {
+            if (out.to == consensus::Outbound::kBroadcast) {
+                m_transport->Broadcast(out.message);
+            } else {
+                m_transport->Send(static_cast<uint32_t>(out.to), out.message);
+            }
+        }
+        for (const auto& request : ready.serve) Serve(request);
+    }
+    PublishSnapshot();
+}
+
+void Node::ApplyCommitted(const chain::Block& block) {
+    auto receipts = m_executor->Commit(block);
+    if (!receipts.ok()) {
+        MC_LOG(kError, "executor", "cannot store committed block")(
+            "height", block.header.height)("error", receipts.status().ToString());
+        std::abort();  // the certificate says it is final; storage or state is broken
+    }
+    m_mempool->RemoveCommitted(block.transactions);
+    size_t failed = 0;
+    for (const auto& r : *receipts) failed += r.code != 0 ? 1 : 0;
+    MC_LOG(kInfo, "consensus", "committed block")("height", block.header.height)(
+        "txs", block.transactions.size())("failed", failed)("view", block.certificate.view)(
+        "hash", ToHex(block.Hash()).substr(0, 16));
+    {
+        std::lock_guard lock(m_height_mutex);
+    }
+    m_height_cv.notify_all();
+}
+
+void Node::Serve(const consensus::ServeRequest& request) {
+    const auto tip = m_store->Tip();
+    consensus::BlockResponse response;
+    response.from = m_self;
+    const uint64_t last = std::min({request.to_height, tip.height,
+                                    request.from_height + kMaxBlocksPerResponse - 1});
+    for (uint64_t h = std::max<uint64_t>(request.from_height, 1); h <= last; ++h) {
+        auto block = m_store->GetBlock(h);
+        if (!block.ok()) break;
+        response.blocks.push_back(std::move(*block));
+    }
+    if (!response.blocks.empty()) m_transport->Send(request.to, response);
+}
+
+void Node::PublishSnapshot() {
+    const auto tip = m_store->Tip();
+    std::lock_guard lock(m_snapshot_mutex);
+    m_snapshot.height = tip.height;
+    m_snapshot.tip_hash = tip.block_hash;
+    m_snapshot.state_root = tip.state_root;
+    m_snapshot.view = m_core->view();
+    m_snapshot.in_view_change = m_core->in_view_change();
+    m_snapshot.primary = m_core->Primary(m_core->view());
+    m_snapshot.mempool_size = m_mempool->size();
+}
+
+NodeSnapshot Node::Snapshot() const {
+    NodeSnapshot s;
+    {
+        std::lock_guard lock(m_snapshot_mutex);
+        s = m_snapshot;
+    }
+    s.mempool_size = m_mempool->size();
+    if (m_transport) s.connected = m_transport->Connected();
+    return s;
+}
+
+uint64_t Node::WaitForHeight(uint64_t seen_height,
+                             std::chrono::steady_clock::time_point deadline) {
+    std::unique_lock lock(m_height_mutex);
+    m_height_cv.wait_until(lock, deadline, [&] {
+        return m_stopping.load() || m_store->Tip().height > seen_height;
+    });
+    return m_store->Tip().height;
+}
+
+}  // namespace meterchain::node

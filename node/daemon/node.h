@@ -1,0 +1,135 @@
+// One meterchain node: storage, executor, mempool, consensus core, peer transport and client
+// API wired together.
+//
+// Threads:
+//   - the consensus thread runs an io_context that owns the consensus::Core and the executor:
+//     peer messages, ticks, proposals and commits all happen there, one at a time;
+//   - gRPC threads (peer streams, client calls) hand work over by posting to that io_context;
+//   - a verification pool checks the SM2 signatures of submitted and gossiped transactions,
+//     once per node (hashes land in the VerifiedCache that the executor trusts).
+#pragma once
+
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "consensus/pbft.h"
+#include "contracts/contract.h"
+#include "node/chain/validators.h"
+#include "node/crypto/signer.h"
+#include "node/executor/executor.h"
+#include "node/mempool/mempool.h"
+#include "node/mempool/verified_cache.h"
+#include "node/net/peer_transport.h"
+#include "node/storage/chain_store.h"
+#include "proto/config.pb.h"
+
+namespace grpc {
+class Server;
+}
+
+namespace meterchain::node {
+
+class ClientService;
+
+// A snapshot for GetStatus.
+struct NodeSnapshot {
+    uint64_t height = 0;
+    Hash256 tip_hash{};
+    Hash256 state_root{};
+    uint64_t view = 0;
+    bool in_view_change = false;
+    uint32_t primary = 0;
+    size_t mempool_size = 0;
+    std::vector<bool> connected;
+};
+
+class Node {
+public:
+    // Opens the data dir (refusing a locked or corrupt one), creates or checks the genesis and
+    // restores the consensus state. Errors name the failing part.
+    static Result<std::unique_ptr<Node>> Create(const v1::NodeConfig& config);
+    ~Node();
+
+    // Starts the peer transport, the client API and the consensus thread.
+    Status Start();
+    // Blocks until Stop() is called (e.g. from a signal handler thread).
+    void Wait();
+    // Graceful: stops accepting clients, closes peers, finishes the current step. Idempotent.
+    void Stop();
+
+    // ---- used by the client API (any thread) ----
+    // Verifies and admits a client transaction; returns its hash. Errors: kInvalidArgument
+    // (malformed, wrong chain, replayed nonce), kUnauthenticated (bad signature),
+    // kAlreadyExists (duplicate), kResourceExhausted (mempool full), kFailedPrecondition
+    // (shutting down).
+    Result<Hash256> Submit(chain::Transaction tx);
+    // Waits until the committed height reaches beyond `seen_height` or the deadline passes.
+    // Returns the committed height then.
+    uint64_t WaitForHeight(uint64_t seen_height, std::chrono::steady_clock::time_point deadline);
+    NodeSnapshot Snapshot() const;
+    bool InMempool(const Hash256& tx_hash) const { return m_mempool->Contains(tx_hash); }
+    const storage::ChainStore& store() const { return *m_store; }
+    const contracts::Registry& registry() const { return *m_registry; }
+    const v1::NodeConfig& config() const { return m_config; }
+    const chain::ValidatorSet& validators() const { return m_validators; }
+    uint32_t self() const { return m_self; }
+    bool stopping() const { return m_stopping.load(); }
+
+private:
+    Node() = default;
+    void OnPeerMessage(uint32_t from, consensus::Message message);
+    void OnPeerTx(uint32_t from, chain::Transaction tx);
+    void ScheduleTick();
+    void OnTick();
+    void MaybePropose(bool timer_fired);
+    void Drain();
+    void ApplyCommitted(const chain::Block& block);
+    void Serve(const consensus::ServeRequest& request);
+    void PublishSnapshot();
+    // Parses and verifies (or trusts the cache); the body on success.
+    Result<chain::TxBody> CheckTransaction(const chain::Transaction& tx);
+
+    v1::NodeConfig m_config;
+    chain::ValidatorSet m_validators;
+    uint32_t m_self = 0;
+    std::unique_ptr<crypto::Sm2Signer> m_signer;
+    std::unique_ptr<crypto::Sm2Verifier> m_verifier;
+    std::unique_ptr<storage::ChainStore> m_store;
+    std::unique_ptr<contracts::Registry> m_registry;
+    std::unique_ptr<mempool::VerifiedCache> m_cache;
+    std::unique_ptr<mempool::Mempool> m_mempool;
+    std::unique_ptr<Executor> m_executor;
+    std::unique_ptr<consensus::Core> m_core;
+    std::unique_ptr<net::PeerTransport> m_transport;
+    std::unique_ptr<ClientService> m_client_service;
+    std::unique_ptr<grpc::Server> m_client_server;
+
+    boost::asio::io_context m_io;
+    std::unique_ptr<boost::asio::steady_timer> m_tick_timer;
+    std::unique_ptr<boost::asio::thread_pool> m_verify_pool;
+    std::thread m_consensus_thread;
+    std::chrono::steady_clock::time_point m_first_pending{};  // consensus thread only
+    bool m_has_first_pending = false;                          // consensus thread only
+    std::atomic<bool> m_propose_posted{false};
+
+    mutable std::mutex m_snapshot_mutex;
+    NodeSnapshot m_snapshot;  // guarded by m_snapshot_mutex
+    std::mutex m_height_mutex;
+    std::condition_variable m_height_cv;  // notified after every commit
+    std::atomic<bool> m_stopping{false};
+    std::mutex m_stop_mutex;
+    std::condition_variable m_stop_cv;
+    bool m_stopped = false;  // guarded by m_stop_mutex
+};
+
+}  // namespace meterchain::node

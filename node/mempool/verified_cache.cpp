@@ -1,0 +1,29 @@
+#include "node/mempool/verified_cache.h"
+
+#include <algorithm>
+
+namespace meterchain::mempool {
+
+VerifiedCache::VerifiedCache(size_t capacity) : m_capacity(std::max<size_t>(capacity, 1)) {}
+
+void VerifiedCache::Insert(const Hash256& hash) {
+    std::lock_guard lock(m_mutex);
+    if (!m_set.insert(hash).second) return;
+    m_order.push_back(hash);
+    if (m_order.size() > m_capacity) {
+        m_set.erase(m_order.front());
+        m_order.pop_front();
+    }
+}
+
+bool VerifiedCache::Contains(const Hash256& hash) const {
+    std::lock_guard lock(m_mutex);
+    return m_set.contains(hash);
+}
+
+size_t VerifiedCache::size() const {
+    std::lock_guard lock(m_mutex);
+    return m_set.size();
+}
+
+}  // namespace meterchain::mempool

@@ -1,0 +1,45 @@
+// Hashes of transactions whose signature this node has already verified, so that each
+// signature is checked once per node (on submission or gossip) and not again when the
+// transaction shows up in a proposed block.
+//
+// Bounded: once `capacity` hashes are held, inserting another evicts the oldest (FIFO). An
+// evicted hash only costs a repeated verification, never a wrong answer.
+//
+// Thread-safety: all member functions may be called concurrently; one mutex guards all state.
+#pragma once
+
+#include <cstddef>
+#include <deque>
+#include <mutex>
+#include <unordered_set>
+
+#include "node/base/bytes.h"
+#include "node/mempool/hash_key.h"
+
+namespace meterchain::mempool {
+
+class VerifiedCache {
+public:
+    static constexpr size_t kDefaultCapacity = 1000000;
+
+    // `capacity` must be at least 1.
+    explicit VerifiedCache(size_t capacity = kDefaultCapacity);
+    VerifiedCache(const VerifiedCache&) = delete;
+    VerifiedCache& operator=(const VerifiedCache&) = delete;
+
+    // Records that the signature of transaction `hash` verified. Inserting a hash already
+    // present changes nothing (its eviction position is kept).
+    void Insert(const Hash256& hash);
+    bool Contains(const Hash256& hash) const;
+    size_t size() const;
+    size_t capacity() const { return m_capacity; }
+
+private:
+    const size_t m_capacity;
+
+    mutable std::mutex m_mutex;
+    std::unordered_set<Hash256, Hash256Hasher> m_set;  // guarded by m_mutex
+    std::deque<Hash256> m_order;                       // guarded by m_mutex; oldest first
+};
+
+}  // namespace meterchain::mempool

@@ -1,0 +1,115 @@
+// The peer transport between validators: gRPC bidirectional-capable streams (service Peer in
+// proto/node.proto) over mutual TLS with the cluster CA.
+//
+// Each node keeps one outbound stream to every other validator and accepts one inbound stream
+// from each. A caller proves who it is twice: its TLS certificate must be signed by the
+// cluster CA with the validator's name as common name, and its first frame (PeerHello) must be
+// SM2-signed by the validator's key from the validator set. Anything else is refused and
+// logged. Outbound streams reconnect with exponential back-off. Each peer has a bounded queue
+// (frames and bytes); when it is full the oldest frame is dropped and counted (consensus
+// retransmits what matters), so a slow or dead peer cannot exhaust memory.
+//
+// Thread-safety: Send/Broadcast/BroadcastTx/Connected may be called from any thread. Handlers
+// are called on gRPC threads, concurrently for different peers; they must be quick (post
+// the work elsewhere).
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "consensus/messages.h"
+#include "node/base/status.h"
+#include "node/chain/types.h"
+#include "node/chain/validators.h"
+#include "node/crypto/signer.h"
+#include "proto/node.pb.h"
+
+namespace grpc {
+class Server;
+}
+
+namespace meterchain::net {
+
+struct TransportOptions {
+    std::string chain_id;
+    uint32_t self = 0;
+    chain::ValidatorSet validators;
+    std::string listen;  // host:port of the Peer service
+    std::string ca_pem, cert_pem, key_pem;
+    size_t max_queue_frames = 8192;
+    size_t max_queue_bytes = 128u << 20;
+    uint32_t backoff_min_ms = 50;
+    uint32_t backoff_max_ms = 2000;
+    size_t max_message_bytes = 64u << 20;
+};
+
+struct TransportCounters {
+    std::atomic<uint64_t> frames_sent{0};
+    std::atomic<uint64_t> frames_received{0};
+    std::atomic<uint64_t> frames_dropped{0};   // queue overflow
+    std::atomic<uint64_t> peers_refused{0};    // bad hello, wrong certificate name, ...
+    std::atomic<uint64_t> bad_frames{0};
+};
+
+class PeerTransport {
+public:
+    using MessageHandler = std::function<void(uint32_t from, consensus::Message message)>;
+    using TxHandler = std::function<void(uint32_t from, chain::Transaction tx)>;
+
+    // `signer` and `verifier` must outlive the transport.
+    PeerTransport(TransportOptions options, const crypto::Signer& signer,
+                  const crypto::Verifier& verifier, MessageHandler on_message,
+                  TxHandler on_tx);
+    ~PeerTransport();
+    PeerTransport(const PeerTransport&) = delete;
+    PeerTransport& operator=(const PeerTransport&) = delete;
+
+    // Binds the listener and starts the outbound connections. kIoError when the address
+    // cannot be bound (e.g. already in use), kInvalidArgument for bad TLS material.
+    Status Start();
+    // Closes every stream and joins the threads. Idempotent.
+    void Stop();
+
+    void Send(uint32_t to, const consensus::Message& message);
+    void Broadcast(const consensus::Message& message);
+    // Gossips a client transaction (verified by this node) to every other validator.
+    void BroadcastTx(const chain::Transaction& tx);
+
+    // Per validator index: an authenticated stream is up in either direction (self: true).
+    std::vector<bool> Connected() const;
+    const TransportCounters& counters() const { return m_counters; }
+
+    class Service;  // the gRPC service (defined in the .cpp)
+    struct Outbound;
+
+private:
+    void RunOutbound(Outbound& peer);
+    void Enqueue(uint32_t to, std::shared_ptr<const v1::PeerFrame> frame);
+    friend class Service;
+
+    TransportOptions m_opt;
+    const crypto::Signer& m_signer;
+    const crypto::Verifier& m_verifier;
+    MessageHandler m_on_message;
+    TxHandler m_on_tx;
+    TransportCounters m_counters;
+    std::unique_ptr<Service> m_service;
+    std::unique_ptr<grpc::Server> m_server;
+    std::vector<std::unique_ptr<Outbound>> m_outbound;  // indexed by validator (self: null)
+    std::vector<std::atomic<int>> m_inbound_streams;    // live inbound streams per validator
+    std::atomic<bool> m_stopping{false};
+    bool m_started = false;
+};
+
+// The bytes a PeerHello signature covers.
+Bytes HelloSigningBytes(const std::string& chain_id, uint32_t from, uint32_t to, ByteView nonce);
+
+}  // namespace meterchain::net

@@ -1,0 +1,127 @@
+// meterctl: the operator and client command line of meterchain.
+//   meterctl <command> [--flag value ...]
+//   meterctl help [command]
+// Subcommands are rows of kCommands; see meterctl_commands.h to add one.
+#include <cstdio>
+#include <exception>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "node/tools/meterctl_commands.h"
+
+namespace meterchain::tools {
+namespace {
+
+struct Command {
+    std::string_view name;
+    std::string_view summary;
+    std::vector<FlagSpec> flags;
+    int (*run)(const Flags&);
+};
+
+const std::vector<Command>& Commands() {
+    static const std::vector<Command> kCommands = {
+        {"keygen",
+         "generate an SM2 signing key (PKCS#8 PEM, mode 0600) and print its public key",
+         {{"out", "FILE", "where to write the private key (never overwritten)"}},
+         RunKeygen},
+        {"init-cluster",
+         "create CA, keys, certificates, node configs and genesis for a local cluster",
+         {{"nodes", "N", "number of validators (n >= 4 tolerates a faulty node)"},
+          {"out", "DIR", "output directory (must not exist, or be empty)"},
+          {"base-port", "P", "node i listens on P+2i (peers) and P+2i+1 (clients); "
+                             "default 7700"},
+          {"chain-id", "ID", "chain id; default tianjin-meter-1"},
+          {"genesis", "FILE", "genesis JSON whose organisations get the public keys"},
+          {"host", "HOST", "listen and advertised host of every node; default 127.0.0.1"}},
+         RunInitCluster},
+    };
+    return kCommands;
+}
+
+void PrintUsage(std::FILE* to) {
+    std::fprintf(to, "usage: meterctl <command> [flags]\n\ncommands:\n");
+    for (const Command& c : Commands()) {
+        std::fprintf(to, "  %-14s %.*s\n", std::string(c.name).c_str(),
+                     static_cast<int>(c.summary.size()), c.summary.data());
+    }
+    std::fprintf(to, "\nmeterctl help <command> describes its flags.\n");
+}
+
+void PrintCommandUsage(std::FILE* to, const Command& c) {
+    std::fprintf(to, "usage: meterctl %.*s", static_cast<int>(c.name.size()), c.name.data());
+    for (const FlagSpec& f : c.flags) {
+        std::fprintf(to, " [--%s%s%s]", f.name.c_str(), f.value_name.empty() ? "" : " ",
+                     f.value_name.c_str());
+    }
+    std::fprintf(to, "\n  %.*s\n", static_cast<int>(c.summary.size()), c.summary.data());
+    for (const FlagSpec& f : c.flags) {
+        const std::string flag = "--" + f.name + (f.value_name.empty() ? "" : " " + f.value_name);
+        std::fprintf(to, "  %-18s %s\n", flag.c_str(), f.help.c_str());
+    }
+}
+
+const Command* Find(std::string_view name) {
+    for (const Command& c : Commands()) {
+        if (c.name == name) return &c;
+    }
+    return nullptr;
+}
+
+int Main(const std::vector<std::string>& args) {
+    if (args.empty() || args[0] == "--help" || args[0] == "-h") {
+        PrintUsage(args.empty() ? stderr : stdout);
+        return args.empty() ? kExitUsage : kExitOk;
+    }
+    if (args[0] == "help") {
+        if (args.size() < 2) {
+            PrintUsage(stdout);
+            return kExitOk;
+        }
+        const Command* c = Find(args[1]);
+        if (!c) {
+            std::fprintf(stderr, "meterctl: unknown command \"%s\"\n", args[1].c_str());
+            return kExitUsage;
+        }
+        PrintCommandUsage(stdout, *c);
+        return kExitOk;
+    }
+    const Command* command = Find(args[0]);
+    if (!command) {
+        std::fprintf(stderr, "meterctl: unknown command \"%s\"\n\n", args[0].c_str());
+        PrintUsage(stderr);
+        return kExitUsage;
+    }
+    const std::vector<std::string> rest(args.begin() + 1, args.end());
+    for (const std::string& a : rest) {
+        if (a == "--help" || a == "-h") {
+            PrintCommandUsage(stdout, *command);
+            return kExitOk;
+        }
+    }
+    auto flags = Flags::Parse(rest, command->flags);
+    if (!flags.ok()) {
+        std::fprintf(stderr, "meterctl %s: %s\n\n", args[0].c_str(),
+                     flags.status().message().c_str());
+        PrintCommandUsage(stderr, *command);
+        return kExitUsage;
+    }
+    return command->run(*flags);
+}
+
+}  // namespace
+}  // namespace meterchain::tools
+
+int main(int argc, char** argv) {
+    // The CLI boundary: nothing below throws by design, but an unexpected exception (out of
+    // memory, a library) becomes a message and an exit code rather than std::terminate.
+    try {
+        return meterchain::tools::Main(std::vector<std::string>(argv + 1, argv + argc));
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "meterctl: %s\n", e.what());
+    } catch (...) {
+        std::fprintf(stderr, "meterctl: unknown error\n");
+    }
+    return meterchain::tools::kExitFailure;
+}

@@ -1,0 +1,21 @@
+// The subcommands of meterctl. To add one: write `int RunX(const Flags&)` in its own file
+// (parse flags with Flags, print results to stdout and errors to stderr, return an exit
+// code), declare it here, add the file to CMakeLists.txt and a row to kCommands in
+// meterctl.cpp.
+#pragma once
+
+#include "node/tools/meterctl_flags.h"
+
+namespace meterchain::tools {
+
+// Exit codes shared by every subcommand.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;  // the operation failed
+inline constexpr int kExitUsage = 2;    // bad command line
+
+// meterctl_keys.cpp
+int RunKeygen(const Flags& flags);
+// meterctl_cluster.cpp
+int RunInitCluster(const Flags& flags);
+
+}  // namespace meterchain::tools

@@ -1,0 +1,190 @@
+#include "test/e2e/cluster_harness.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <google/protobuf/util/json_util.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+#include "node/config/files.h"
+
+namespace meterchain::e2e {
+namespace {
+
+bool PortFree(uint32_t port) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) return false;
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    const bool ok = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    close(fd);
+    return ok;
+}
+
+void Fail(const std::string& what) { throw std::runtime_error(what); }
+
+}  // namespace
+
+bool WaitFor(const std::function<bool()>& condition, Clock::time_point deadline) {
+    for (;;) {
+        if (condition()) return true;
+        if (Clock::now() >= deadline) return false;
+        // Polling real processes; the deadline bounds it.
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+}
+
+uint32_t FindFreePortRange(int count) {
+    std::random_device rd;
+    std::mt19937 rng(rd() ^ static_cast<unsigned>(getpid()));
+    std::uniform_int_distribution<uint32_t> pick(20000, 60000);
+    for (int attempt = 0; attempt < 200; ++attempt) {
+        const uint32_t base = pick(rng);
+        bool ok = true;
+        for (int i = 0; i < count && ok; ++i) ok = PortFree(base + static_cast<uint32_t>(i));
+        if (ok) return base;
+    }
+    Fail("no free port range on 127.0.0.1");
+    return 0;
+}
+
+TestCluster::TestCluster(int nodes, const std::function<void(int, v1::NodeConfig&)>& edit) {
+    static std::atomic<int> counter{0};
+    m_dir = (std::filesystem::temp_directory_path() /
+             ("meterchain-e2e-" + std::to_string(getpid()) + "-" + std::to_string(counter++)))
+                .string();
+    std::filesystem::remove_all(m_dir);
+    config::ClusterOptions opt;
+    opt.nodes = nodes;
+    opt.out_dir = m_dir;
+    opt.base_port = FindFreePortRange(2 * nodes);
+    opt.chain_id = "e2e-chain";
+    m_chain_id = opt.chain_id;
+    auto summary = config::InitCluster(opt);
+    if (!summary.ok()) Fail("init-cluster: " + summary.status().ToString());
+    m_summary = std::move(*summary);
+    for (int i = 0; i < nodes; ++i) {
+        auto text = config::ReadFileToString(m_summary.nodes[i].config_file);
+        if (!text.ok()) Fail(text.status().ToString());
+        v1::NodeConfig cfg;
+        if (!google::protobuf::util::JsonStringToMessage(*text, &cfg).ok()) Fail("config json");
+        // Faster failure detection than the production default keeps the tests short.
+        cfg.mutable_consensus()->set_view_change_timeout_ms(1000);
+        if (edit) edit(i, cfg);
+        std::string json;
+        google::protobuf::util::JsonPrintOptions po;
+        po.add_whitespace = true;
+        po.preserve_proto_field_names = true;
+        (void)google::protobuf::util::MessageToJsonString(cfg, &json, po);
+        std::ofstream(m_summary.nodes[i].config_file, std::ios::trunc) << json;
+        m_clients.push_back(std::make_unique<client::Client>(m_summary.nodes[i].client_address));
+    }
+    m_pids.assign(static_cast<size_t>(nodes), -1);
+}
+
+TestCluster::~TestCluster() {
+    for (int i = 0; i < size(); ++i) {
+        if (m_pids[i] > 0) Kill(i);
+    }
+    std::error_code ec;
+    std::filesystem::remove_all(m_dir, ec);
+}
+
+std::string TestCluster::LogPath(int i) const { return m_summary.nodes[i].dir + "/meterchaind.log"; }
+
+void TestCluster::StartAll() {
+    for (int i = 0; i < size(); ++i) Start(i);
+}
+
+void TestCluster::Start(int i) {
+    if (m_pids[i] > 0) return;
+    const std::string config = ConfigPath(i);
+    const std::string log = LogPath(i);
+    pid_t pid = fork();
+    if (pid < 0) Fail("fork failed");
+    if (pid == 0) {
+        int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+            close(fd);
+        }
+        execl(MC_METERCHAIND_PATH, "meterchaind", "--config", config.c_str(), nullptr);
+        _exit(127);
+    }
+    m_pids[i] = pid;
+}
+
+void TestCluster::Kill(int i) {
+    if (m_pids[i] <= 0) return;
+    kill(m_pids[i], SIGKILL);
+    int status = 0;
+    waitpid(m_pids[i], &status, 0);
+    m_pids[i] = -1;
+}
+
+bool TestCluster::Terminate(int i) {
+    if (m_pids[i] <= 0) return true;
+    kill(m_pids[i], SIGTERM);
+    int status = 0;
+    const auto deadline = In(std::chrono::seconds(10));
+    bool exited = WaitFor([&] { return waitpid(m_pids[i], &status, WNOHANG) == m_pids[i]; },
+                          deadline);
+    if (!exited) {
+        Kill(i);
+        return false;
+    }
+    m_pids[i] = -1;
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+bool TestCluster::WaitUp(int i, Clock::time_point deadline) {
+    return WaitFor([&] { return m_clients[i]->GetStatus(500).ok(); }, deadline);
+}
+
+bool TestCluster::WaitAllUp(Clock::time_point deadline) {
+    for (int i = 0; i < size(); ++i) {
+        if (Running(i) && !WaitUp(i, deadline)) return false;
+    }
+    return true;
+}
+
+bool TestCluster::WaitHeight(uint64_t h, Clock::time_point deadline, std::vector<int> nodes) {
+    if (nodes.empty()) {
+        for (int i = 0; i < size(); ++i) {
+            if (Running(i)) nodes.push_back(i);
+        }
+    }
+    return WaitFor(
+        [&] {
+            for (int i : nodes) {
+                auto s = m_clients[i]->GetStatus(500);
+                if (!s.ok() || s->height() < h) return false;
+            }
+            return true;
+        },
+        deadline);
+}
+
+std::string TestCluster::ReadLog(int i) const {
+    std::ifstream in(LogPath(i));
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+}  // namespace meterchain::e2e
