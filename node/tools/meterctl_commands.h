@@ -17,5 +17,10 @@ inline constexpr int kExitUsage = 2;    // bad command line
 int RunKeygen(const Flags& flags);
 // meterctl_cluster.cpp
 int RunInitCluster(const Flags& flags);
+int RunStatus(const Flags& flags);
+int RunPut(const Flags& flags);
+int RunGetTx(const Flags& flags);
+int RunGetBlock(const Flags& flags);
+int RunLoad(const Flags& flags);
 
 }  // namespace meterchain::tools
