@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "node/base/codec.h"
 #include "node/chain/merkle.h"
 #include "node/chain/proto_adapter.h"
 #include "node/daemon/node.h"
@@ -191,9 +192,35 @@ grpc::Status ClientService::Query(grpc::ServerContext*, const v1::QueryRequest* 
             key = std::string(kKvPrefix) + req->args();
         } else if (req->method() == "nonce") {
             key = NonceKey(AsBytes(req->args()));
+        } else if (req->method() == "raw") {
+            key = req->args();  // any state key: state holds only digests and ciphertext
+        } else if (req->method() == "scan") {
+            // Entries under a prefix as codec: count, then (key, value) pairs; capped.
+            std::vector<std::pair<std::string, Bytes>> entries;
+            size_t bytes = 0;
+            bool truncated = false;
+            Status s = m_node.store().ScanState(req->args(), [&](std::string_view k, ByteView v) {
+                if (entries.size() >= 100000 || bytes > (32u << 20)) {
+                    truncated = true;
+                    return false;
+                }
+                bytes += k.size() + v.size();
+                entries.emplace_back(std::string(k), Bytes(v.begin(), v.end()));
+                return true;
+            });
+            if (!s.ok()) return ToGrpc(s);
+            if (truncated) {
+                return {grpc::StatusCode::RESOURCE_EXHAUSTED, "scan result too large; narrow the prefix"};
+            }
+            codec::Writer w;
+            w.U32(static_cast<uint32_t>(entries.size()));
+            for (const auto& [k, v] : entries) w.Text(k).Blob(v);
+            resp->set_result(ToString(w.bytes()));
+            return grpc::Status::OK;
         } else {
             return {grpc::StatusCode::INVALID_ARGUMENT,
-                    "contract 'state' has methods 'get' and 'nonce', not '" + req->method() + "'"};
+                    "contract 'state' has methods get, nonce, raw and scan, not '" +
+                        req->method() + "'"};
         }
         auto value = m_node.store().GetState(key);
         if (!value.ok()) return ToGrpc(value.status());

@@ -1,5 +1,6 @@
 #include "node/daemon/genesis.h"
 
+#include "contracts/builtin.h"
 #include "node/config/files.h"
 #include "node/crypto/sm.h"
 #include "node/executor/executor.h"
@@ -11,6 +12,13 @@ Result<Genesis> LoadGenesis(const v1::NodeConfig& config) {
     if (!text.ok()) return text.status();
     Genesis g;
     g.registry = std::make_unique<contracts::Registry>();
+    MC_RETURN_IF_ERROR(contracts::RegisterBuiltinContracts(*g.registry));
+    auto contract_writes = contracts::GenesisWrites(*text);
+    if (!contract_writes.ok()) {
+        return Status(contract_writes.status().code(),
+                      "genesis " + config.genesis_file() + ": " + contract_writes.status().message());
+    }
+    g.writes = std::move(*contract_writes);
     // The validator set is part of what every node must agree on from the start.
     std::string validators;
     for (const auto& v : config.validators()) {

@@ -63,6 +63,13 @@ const std::vector<Command>& Commands() {
          {{"node", "ADDR", "client address of the node; default 127.0.0.1:7701"},
           {"count", "N", "number of transactions; default 1000"}},
          RunLoad},
+        {"demo",
+         "take the sample data through a running local cluster (Validity contract) and print "
+         "the result set",
+         {{"dir", "DIR", "cluster directory written by init-cluster (holds the org keys)"},
+          {"data", "DIR", "sample data directory; default test/data"},
+          {"records", "N", "verification results to upload; default 20"}},
+         RunDemo},
     };
     return kCommands;
 }

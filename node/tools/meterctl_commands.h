@@ -22,5 +22,6 @@ int RunPut(const Flags& flags);
 int RunGetTx(const Flags& flags);
 int RunGetBlock(const Flags& flags);
 int RunLoad(const Flags& flags);
+int RunDemo(const Flags& flags);
 
 }  // namespace meterchain::tools

@@ -73,6 +73,7 @@ TestCluster::TestCluster(int nodes, const std::function<void(int, v1::NodeConfig
     opt.out_dir = m_dir;
     opt.base_port = FindFreePortRange(2 * nodes);
     opt.chain_id = "e2e-chain";
+    opt.genesis_file = MC_SOURCE_DIR "/deploy/genesis.json";
     m_chain_id = opt.chain_id;
     auto summary = config::InitCluster(opt);
     if (!summary.ok()) Fail("init-cluster: " + summary.status().ToString());
@@ -186,5 +187,22 @@ std::string TestCluster::ReadLog(int i) const {
     ss << in.rdbuf();
     return ss.str();
 }
+
+}  // namespace meterchain::e2e
+
+namespace meterchain::e2e {
+
+int RunCommand(const std::string& command, std::string* output) {
+    FILE* pipe = popen((command + " 2>&1").c_str(), "r");
+    if (pipe == nullptr) return -1;
+    char buf[4096];
+    size_t n = 0;
+    while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) output->append(buf, n);
+    const int status = pclose(pipe);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+std::string MeterctlPath() { return MC_METERCTL_PATH; }
+std::string SourceDir() { return MC_SOURCE_DIR; }
 
 }  // namespace meterchain::e2e

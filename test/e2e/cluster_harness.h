@@ -64,3 +64,11 @@ private:
 uint32_t FindFreePortRange(int count);
 
 }  // namespace meterchain::e2e
+
+namespace meterchain::e2e {
+// Runs a command line, returns its exit code and (merged) output.
+int RunCommand(const std::string& command, std::string* output);
+// Paths of the built tools and the source tree.
+std::string MeterctlPath();
+std::string SourceDir();
+}  // namespace meterchain::e2e

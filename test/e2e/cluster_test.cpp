@@ -264,3 +264,23 @@ TEST_CASE("peers outside the cluster CA or with a foreign SM2 key are refused", 
     REQUIRE(node3.ok());
     REQUIRE(node3->height() == 0);
 }
+
+TEST_CASE("sample verification data passes the Validity contract on four processes", "[e2e]") {
+    TestCluster cluster(4);
+    cluster.StartAll();
+    REQUIRE(cluster.WaitAllUp(In(20s)));
+    std::string out;
+    const int rc = RunCommand(MeterctlPath() + " demo --dir " + cluster.dir() + " --data " +
+                                  SourceDir() + "/test/data --records 20",
+                              &out);
+    INFO(out);
+    REQUIRE(rc == 0);
+    REQUIRE_THAT(out, Catch::Contains("Validity(meter assets)"));
+    REQUIRE_THAT(out, Catch::Contains("20/20 valid"));
+    REQUIRE_THAT(out, Catch::Contains("19/20 valid"));
+    REQUIRE_THAT(out, Catch::Contains("INVALID  VR-CONSISTENT"));
+    const uint64_t tip = cluster.client(0).GetStatus()->height();
+    REQUIRE(tip >= 2);
+    REQUIRE(cluster.WaitHeight(tip, In(20s)));
+    RequireSameChain(cluster, {0, 1, 2, 3}, tip);
+}
