@@ -51,7 +51,9 @@ bool WaitFor(const std::function<bool()>& condition, Clock::time_point deadline)
 uint32_t FindFreePortRange(int count) {
     std::random_device rd;
     std::mt19937 rng(rd() ^ static_cast<unsigned>(getpid()));
-    std::uniform_int_distribution<uint32_t> pick(20000, 60000);
+    // Below the kernel's ephemeral range (32768+): a client reconnecting to a dead node must never
+    // be handed that node's port as its own source port (TCP self-connect would then hold it).
+    std::uniform_int_distribution<uint32_t> pick(10000, 32000);
     for (int attempt = 0; attempt < 200; ++attempt) {
         const uint32_t base = pick(rng);
         bool ok = true;

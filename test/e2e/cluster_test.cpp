@@ -122,7 +122,9 @@ TEST_CASE("a killed backup does not stop the cluster and catches up on restart",
     RequireAllCommitted(cluster, alive[0], more);
     const uint64_t tip = cluster.client(alive[0]).GetStatus()->height();
     cluster.Start(backup);
-    REQUIRE(cluster.WaitUp(backup, In(20s)));
+    const bool up = cluster.WaitUp(backup, In(20s));
+    INFO("restarted node log:\n" << cluster.ReadLog(backup));
+    REQUIRE(up);
     REQUIRE(cluster.WaitHeight(tip, In(30s), {backup}));
     RequireSameChain(cluster, {alive[0], backup}, tip);
     // It takes part again: new transactions commit everywhere.
