@@ -395,16 +395,26 @@ void Core::CommitBlock(chain::Block block) {
 }
 
 std::set<Hash256> Core::InFlightTxHashes() const {
+    // Transaction hashes of a block are computed once per block (this is asked for every
+    // proposal the node considers).
     std::set<Hash256> out;
+    std::map<Hash256, std::vector<Hash256>> used;
+    auto add_block = [&](const chain::Block& block) {
+        const Hash256 key = block.Hash();
+        auto it = m_tx_hash_cache.find(key);
+        std::vector<Hash256> hashes = it != m_tx_hash_cache.end() ? it->second : block.TxHashes();
+        out.insert(hashes.begin(), hashes.end());
+        used.emplace(key, std::move(hashes));
+    };
     for (const auto& [h, slot] : m_slots) {
-        if (!slot.accepted) continue;
-        for (const auto& tx : slot.block.transactions) out.insert(tx.Hash());
+        if (slot.accepted) add_block(slot.block);
     }
-    for (const auto& [h, p] : m_waiting) {
-        for (const auto& tx : p.block.transactions) out.insert(tx.Hash());
-    }
+    for (const auto& [h, p] : m_waiting) add_block(p.block);
+    m_tx_hash_cache = std::move(used);
     return out;
 }
+
+uint64_t Core::InFlightHeights() const { return NextHeight() - FirstUncommitted(); }
 
 void Core::ResetSlotForNewView(Slot& s) {
     s.accepted = false;

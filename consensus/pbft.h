@@ -125,6 +125,8 @@ public:
     bool has_committed() const { return m_has_committed; }
     uint64_t stable_checkpoint() const { return m_low; }
     std::set<Hash256> InFlightTxHashes() const;
+    // Heights proposed or accepted above the committed tip, not committed yet.
+    uint64_t InFlightHeights() const;
     const Counters& counters() const { return m_counters; }
 
 private:
@@ -250,6 +252,8 @@ private:
     uint32_t m_fetch_attempt = 0;
 
     Ready m_ready;
+    // Cache of InFlightTxHashes: tx hashes per in-flight block hash (not protocol state).
+    mutable std::map<Hash256, std::vector<Hash256>> m_tx_hash_cache;
     Counters m_counters;
 };
 

@@ -9,7 +9,22 @@ Sm2Signer::Sm2Signer(Sm2PrivateKey key, std::string id)
 Bytes Sm2Signer::Sign(ByteView msg) const { return m_key.Sign(msg, m_id); }
 
 bool Sm2Verifier::Verify(ByteView public_key, ByteView msg, ByteView signature) const {
-    return Sm2Verify(public_key, msg, signature, m_id);
+    const std::string raw(public_key.begin(), public_key.end());
+    std::shared_ptr<const Sm2PublicKey> key;
+    {
+        std::lock_guard lock(m_mutex);
+        auto it = m_keys.find(raw);
+        if (it != m_keys.end()) key = it->second;
+    }
+    if (!key) {
+        auto parsed = Sm2PublicKey::FromRaw(public_key);
+        if (!parsed.ok()) return false;
+        key = std::make_shared<const Sm2PublicKey>(std::move(*parsed));
+        std::lock_guard lock(m_mutex);
+        if (m_keys.size() >= kMaxCachedKeys) m_keys.clear();
+        m_keys.emplace(raw, key);
+    }
+    return key->Verify(msg, signature, m_id);
 }
 
 }  // namespace meterchain::crypto

@@ -2,7 +2,11 @@
 // substitute a fast deterministic suite for SM2.
 #pragma once
 
+#include <memory>
+#include <mutex>
+#include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "node/base/bytes.h"
 #include "node/crypto/sm.h"
@@ -37,13 +41,20 @@ private:
     std::string m_id;
 };
 
+// Parsed public keys are cached (validators and active clients sign again and again, and
+// parsing a point costs a good part of a verification). The cache holds at most
+// kMaxCachedKeys keys and is cleared when full.
 class Sm2Verifier final : public Verifier {
 public:
+    static constexpr size_t kMaxCachedKeys = 65536;
+
     explicit Sm2Verifier(std::string id = std::string(kDefaultSm2Id)) : m_id(std::move(id)) {}
     bool Verify(ByteView public_key, ByteView msg, ByteView signature) const override;
 
 private:
     std::string m_id;
+    mutable std::mutex m_mutex;
+    mutable std::unordered_map<std::string, std::shared_ptr<const Sm2PublicKey>> m_keys;  // guarded by m_mutex
 };
 
 }  // namespace meterchain::crypto

@@ -190,6 +190,25 @@ std::string TestCluster::ReadLog(int i) const {
     return ss.str();
 }
 
+std::string TestCluster::Problems(size_t max) const {
+    std::string out;
+    for (int i = 0; i < size(); ++i) {
+        std::vector<std::string> lines;
+        std::istringstream in(ReadLog(i));
+        for (std::string line; std::getline(in, line);) {
+            if (line.find("level=warn") != std::string::npos ||
+                line.find("level=error") != std::string::npos) {
+                lines.push_back(line);
+            }
+        }
+        const size_t from = lines.size() > max ? lines.size() - max : 0;
+        for (size_t k = from; k < lines.size(); ++k) {
+            out += "node" + std::to_string(i) + ": " + lines[k] + "\n";
+        }
+    }
+    return out;
+}
+
 }  // namespace meterchain::e2e
 
 namespace meterchain::e2e {

@@ -51,6 +51,8 @@ public:
     client::Client& client(int i) { return *m_clients[i]; }
     // Reads a node's log (for refused-peer messages etc.).
     std::string ReadLog(int i) const;
+    // The last `max` warn/error lines of every node's log (for failure messages).
+    std::string Problems(size_t max = 20) const;
 
 private:
     std::string m_dir;

@@ -45,7 +45,8 @@ void RequireAllCommitted(TestCluster& cluster, int node, const std::vector<Hash2
     for (const auto& h : hashes) {
         auto st = cluster.client(node).WaitForCommit(h, 30000);
         REQUIRE(st.ok());
-        INFO("tx " << ToHex(h).substr(0, 16) << " state " << st->state() << " " << st->reason());
+        INFO("tx " << ToHex(h).substr(0, 16) << " state " << st->state() << " " << st->reason()
+                   << "\nwarnings:\n" << cluster.Problems());
         REQUIRE(st->state() == v1::TxStatus::COMMITTED);
     }
 }
@@ -64,15 +65,6 @@ void RequireSameChain(TestCluster& cluster, const std::vector<int>& nodes, uint6
     }
 }
 
-uint64_t MinHeight(TestCluster& cluster, const std::vector<int>& nodes) {
-    uint64_t m = UINT64_MAX;
-    for (int i : nodes) {
-        auto s = cluster.client(i).GetStatus();
-        REQUIRE(s.ok());
-        m = std::min<uint64_t>(m, s->height());
-    }
-    return m;
-}
 
 }  // namespace
 

@@ -1,0 +1,544 @@
+// meterbench: throughput, latency and resource use of a local meterchain cluster, against the
+// machine's own limits (issue 6). Run through scripts/bench.
+//
+//   meterbench --nodes N [--rate R | --find-peak] [--duration S] [--senders K] [--out FILE]
+//
+// 1. Machine limits through the project's own code: single-core SM2 verifications/s, SM3 MB/s,
+//    synced LevelDB batch writes/s.
+// 2. An N-validator cluster on 127.0.0.1 (real meterchaind processes, mutual TLS, LevelDB).
+// 3. Pre-signed ~1 KB transactions (a verification-result record), submitted over gRPC by an
+//    open-loop load generator at a fixed offered rate (latency is measured from each
+//    transaction's scheduled send time, so a slow server cannot hide queueing), commits
+//    observed on a StreamBlocks subscription.
+// 4. Committed tx/s, commit latency p50/p95/p99, blocks/s, bytes on disk per tx, peak RSS per
+//    node, CPU per committed tx, and throughput as a fraction of the signature bound
+//    (cores x verifies/s / signatures verified per committed tx across the cluster).
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <google/protobuf/util/json_util.h>
+#include <grpcpp/grpcpp.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "node/chain/proto_adapter.h"
+#include "node/client/client.h"
+#include "node/config/cluster_init.h"
+#include "node/config/files.h"
+#include "node/crypto/signer.h"
+#include "node/crypto/sm.h"
+#include "node/mempool/hash_key.h"
+#include "node/storage/kv_store.h"
+#include "node/tools/meterctl_flags.h"
+
+using namespace meterchain;
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+// ---- machine limits ----
+
+double MeasureSm2VerifiesPerSec() {
+    crypto::Sm2Signer signer(crypto::Sm2PrivateKey::Generate());
+    crypto::Sm2Verifier verifier;
+    const Bytes msg(200, 0x5a);
+    const Bytes sig = signer.Sign(msg);
+    int n = 0;
+    const auto start = Clock::now();
+    while (Seconds(Clock::now() - start) < 1.5) {
+        for (int i = 0; i < 50; ++i) n += verifier.Verify(signer.PublicKey(), msg, sig) ? 1 : 0;
+    }
+    return n / Seconds(Clock::now() - start);
+}
+
+double MeasureSm3MBPerSec() {
+    const Bytes data(1 << 20, 0xa5);
+    int n = 0;
+    const auto start = Clock::now();
+    while (Seconds(Clock::now() - start) < 1.0) {
+        (void)crypto::Sm3(data);
+        ++n;
+    }
+    return n / Seconds(Clock::now() - start);
+}
+
+double MeasureLevelDbSyncedWritesPerSec(const fs::path& dir) {
+    auto kv = storage::OpenLevelDb((dir / "leveldb-probe").string());
+    if (!kv.ok()) return 0;
+    const Bytes value(1024, 0x11);
+    int n = 0;
+    const auto start = Clock::now();
+    while (Seconds(Clock::now() - start) < 1.0) {
+        storage::KvBatch batch;
+        batch.Put("k" + std::to_string(n), value);
+        if (!(*kv)->Write(batch, true).ok()) break;
+        ++n;
+    }
+    return n / Seconds(Clock::now() - start);
+}
+
+// ---- processes ----
+
+struct NodeProc {
+    pid_t pid = -1;
+    std::string config;
+    std::string client_address;
+    std::string data_dir;
+};
+
+pid_t Spawn(const std::string& binary, const std::string& config, const std::string& log) {
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+            close(fd);
+        }
+        execl(binary.c_str(), "meterchaind", "--config", config.c_str(), "--log-level", "warn",
+              nullptr);
+        _exit(127);
+    }
+    return pid;
+}
+
+// utime + stime in seconds and VmHWM in KiB of a live process.
+std::pair<double, long> ProcUsage(pid_t pid) {
+    double cpu = 0;
+    {
+        std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+        std::string line;
+        std::getline(in, line);
+        const auto close_paren = line.rfind(')');
+        std::istringstream rest(line.substr(close_paren + 2));
+        std::vector<std::string> f;
+        for (std::string tok; rest >> tok;) f.push_back(tok);
+        // Fields after the command: state(0) ... utime is field 14 overall -> index 11 here.
+        if (f.size() > 12) {
+            cpu = (std::stod(f[11]) + std::stod(f[12])) / static_cast<double>(sysconf(_SC_CLK_TCK));
+        }
+    }
+    long hwm = 0;
+    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+    for (std::string line; std::getline(status, line);) {
+        if (line.rfind("VmHWM:", 0) == 0) hwm = std::stol(line.substr(6));
+    }
+    return {cpu, hwm};
+}
+
+long RssKb(pid_t pid) {
+    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+    for (std::string line; std::getline(status, line);) {
+        if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+    }
+    return 0;
+}
+
+uint64_t DirBytes(const fs::path& dir) {
+    uint64_t total = 0;
+    std::error_code ec;
+    for (auto it = fs::recursive_directory_iterator(dir, ec); it != fs::recursive_directory_iterator();
+         it.increment(ec)) {
+        if (ec) break;
+        if (it->is_regular_file(ec)) total += it->file_size(ec);
+    }
+    return total;
+}
+
+// ---- load ----
+
+std::string RecordJson(uint64_t n) {
+    // A verification result in the Appendix B shape, about 1 KB.
+    char bar[32];
+    std::snprintf(bar, sizeof bar, "12300010081%011llu", static_cast<unsigned long long>(n));
+    std::string s = std::string("{\"barCode\":\"") + bar +
+                    "\",\"veriTaskNo\":\"1201202402110001\",\"veriDate\":\"2024-02-11 10:14:15\","
+                    "\"wireModel\":\"01\",\"wireModeName\":\"single-phase\",\"faultResult\":\"--\","
+                    "\"instId\":\"TJ-IM\",\"inspectionKind\":\"full\",\"VOLT_CONC_CODE\":\"pass\","
+                    "\"BASIC_ERROR_CONC_CODE\":\"pass\",\"INTUIT_CONC_CODE\":\"pass\","
+                    "\"CONST_CONC_CODE\":\"pass\",\"DAYERR_CONC_CODE\":\"pass\","
+                    "\"DEVIATION_MET_CONC\":\"pass\",\"CREEPING_CONC_CODE\":\"pass\","
+                    "\"STARTING_CONC_CODE\":\"pass\",\"CLOCK_VALUE_CONC_CODE\":\"-\","
+                    "\"veriResult\":\"pass\",\"tableNames\":[";
+    const char* items[] = {"VOLT", "BASIC_ERROR", "INTUIT", "CONST", "DAYERR", "DEVIATION",
+                           "CREEPING", "STARTING", "CLOCK_VALUE"};
+    for (size_t i = 0; i < 9; ++i) {
+        s += std::string(i ? "," : "") + "{\"tableField\":\"" + items[i] +
+             "_CONC_CODE\",\"tableCode\":\"" + items[i] + "_Meter_CONC\",\"tableName\":\"" +
+             items[i] + " test\"}";
+    }
+    s += "]}";
+    return s;
+}
+
+struct RunResult {
+    double offered = 0;
+    double duration_s = 0;
+    uint64_t submitted = 0;
+    uint64_t refused = 0;
+    uint64_t committed = 0;
+    double tps = 0;
+    double p50_ms = 0, p95_ms = 0, p99_ms = 0;
+    double blocks_per_s = 0;
+    double txs_per_block = 0;
+    double cpu_ms_per_tx = 0;
+};
+
+class Bench {
+public:
+    Bench(std::vector<NodeProc> nodes, std::string chain_id)
+        : m_nodes(std::move(nodes)), m_chain_id(std::move(chain_id)) {}
+
+    // Open-loop load at `rate` tx/s for `duration_s`; waits for the stragglers.
+    RunResult Run(double rate, double duration_s, int senders, uint64_t seed) {
+        const size_t total = static_cast<size_t>(rate * duration_s);
+        std::vector<std::unique_ptr<crypto::Sm2Signer>> keys;
+        for (int i = 0; i < senders; ++i) {
+            keys.push_back(std::make_unique<crypto::Sm2Signer>(crypto::Sm2PrivateKey::Generate()));
+        }
+        std::fprintf(stderr, "[bench] signing %zu transactions (%d senders) ...\n", total, senders);
+        std::vector<chain::Transaction> txs(total);
+        std::vector<Hash256> hashes(total);
+        {
+            std::vector<std::thread> signers;
+            const unsigned threads = std::max(1u, std::thread::hardware_concurrency());
+            for (unsigned t = 0; t < threads; ++t) {
+                signers.emplace_back([&, t] {
+                    for (size_t i = t; i < total; i += threads) {
+                        const size_t sender = i % static_cast<size_t>(senders);
+                        const uint64_t nonce = i / static_cast<size_t>(senders) + 1;
+                        txs[i] = client::MakeStatePut(*keys[sender], m_chain_id, nonce,
+                                                      "bench/" + std::to_string(seed) + "/" +
+                                                          std::to_string(i),
+                                                      AsBytes(RecordJson(seed * 1000000 + i)));
+                        hashes[i] = txs[i].Hash();
+                    }
+                });
+            }
+            for (auto& t : signers) t.join();
+        }
+        std::unordered_map<Hash256, size_t, mempool::Hash256Hasher> index;
+        for (size_t i = 0; i < total; ++i) index.emplace(hashes[i], i);
+
+        std::vector<Clock::time_point> scheduled(total);
+        std::vector<Clock::time_point> committed_at(total);
+        std::vector<char> committed(total, 0);
+        std::atomic<uint64_t> committed_count{0};
+        std::atomic<uint64_t> blocks{0}, block_txs{0};
+        std::atomic<bool> stop_stream{false};
+
+        // Commit observer: a StreamBlocks subscription on node 0 from the current tip.
+        client::Client observer(m_nodes[0].client_address);
+        const uint64_t from = observer.GetStatus()->height() + 1;
+        grpc::ClientContext stream_ctx;
+        v1::StreamBlocksRequest sreq;
+        sreq.set_from_height(from);
+        auto reader = observer.stub().StreamBlocks(&stream_ctx, sreq);
+        std::thread watcher([&] {
+            v1::Block pb;
+            while (reader->Read(&pb)) {
+                const auto now = Clock::now();
+                blocks.fetch_add(1);
+                block_txs.fetch_add(static_cast<uint64_t>(pb.transactions_size()));
+                for (const auto& tx : pb.transactions()) {
+                    const Hash256 h = chain::FromProto(tx).Hash();
+                    auto it = index.find(h);
+                    if (it != index.end() && !committed[it->second]) {
+                        committed_at[it->second] = now;
+                        committed[it->second] = 1;
+                        committed_count.fetch_add(1);
+                    }
+                }
+                if (stop_stream.load()) break;
+            }
+        });
+
+        const auto cpu_before = TotalCpu();
+        std::fprintf(stderr, "[bench] offering %.0f tx/s for %.0f s to %zu nodes ...\n", rate,
+                     duration_s, m_nodes.size());
+        const int workers = 16;
+        std::atomic<uint64_t> submitted{0}, refused{0};
+        const auto t0 = Clock::now() + std::chrono::milliseconds(200);
+        {
+            std::vector<std::thread> pool;
+            std::vector<std::unique_ptr<client::Client>> clients;
+            for (int w = 0; w < workers; ++w) {
+                clients.push_back(std::make_unique<client::Client>(
+                    m_nodes[static_cast<size_t>(w) % m_nodes.size()].client_address));
+            }
+            for (int w = 0; w < workers; ++w) {
+                pool.emplace_back([&, w] {
+                    // A sender's transactions stay on one worker, so its nonces arrive in order.
+                    for (size_t i = static_cast<size_t>(w); i < total; i += workers) {
+                        scheduled[i] = t0 + std::chrono::nanoseconds(static_cast<int64_t>(
+                                                1e9 * static_cast<double>(i) / rate));
+                        std::this_thread::sleep_until(scheduled[i]);  // the offered schedule
+                        auto r = clients[static_cast<size_t>(w)]->Submit(txs[i]);
+                        submitted.fetch_add(1);
+                        if (!r.ok()) refused.fetch_add(1);
+                    }
+                });
+            }
+            for (auto& t : pool) t.join();
+        }
+        const auto load_end = Clock::now();
+        // Stragglers: wait for the commits (condition with a deadline).
+        const auto deadline = load_end + std::chrono::seconds(30);
+        while (committed_count.load() + refused.load() < total && Clock::now() < deadline) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+        stop_stream.store(true);
+        stream_ctx.TryCancel();
+        watcher.join();
+        const auto cpu_after = TotalCpu();
+
+        RunResult r;
+        r.offered = rate;
+        r.submitted = submitted.load();
+        r.refused = refused.load();
+        r.committed = committed_count.load();
+        Clock::time_point last = t0;
+        std::vector<double> lat;
+        for (size_t i = 0; i < total; ++i) {
+            if (!committed[i]) continue;
+            last = std::max(last, committed_at[i]);
+            lat.push_back(1000.0 * Seconds(committed_at[i] - scheduled[i]));
+        }
+        r.duration_s = Seconds(last - t0);
+        r.tps = r.duration_s > 0 ? static_cast<double>(r.committed) / r.duration_s : 0;
+        std::sort(lat.begin(), lat.end());
+        auto pct = [&](double p) {
+            return lat.empty() ? 0.0 : lat[std::min(lat.size() - 1, static_cast<size_t>(p * lat.size()))];
+        };
+        r.p50_ms = pct(0.50);
+        r.p95_ms = pct(0.95);
+        r.p99_ms = pct(0.99);
+        r.blocks_per_s = r.duration_s > 0 ? static_cast<double>(blocks.load()) / r.duration_s : 0;
+        r.txs_per_block = blocks.load() ? static_cast<double>(block_txs.load()) / blocks.load() : 0;
+        r.cpu_ms_per_tx = r.committed ? 1000.0 * (cpu_after - cpu_before) / r.committed : 0;
+        return r;
+    }
+
+    double TotalCpu() const {
+        double cpu = 0;
+        for (const auto& n : m_nodes) cpu += ProcUsage(n.pid).first;
+        return cpu;
+    }
+
+private:
+    std::vector<NodeProc> m_nodes;
+    std::string m_chain_id;
+};
+
+void PrintRun(const RunResult& r) {
+    std::fprintf(stderr,
+                 "[bench]   offered %6.0f  committed %6.0f tx/s  p50 %6.1f ms  p95 %6.1f ms  p99 "
+                 "%6.1f ms  blocks/s %5.1f  tx/block %6.1f  refused %llu\n",
+                 r.offered, r.tps, r.p50_ms, r.p95_ms, r.p99_ms, r.blocks_per_s, r.txs_per_block,
+                 static_cast<unsigned long long>(r.refused));
+}
+
+std::string RunJson(const RunResult& r) {
+    char buf[512];
+    std::snprintf(buf, sizeof buf,
+                  "{\"offered_tps\":%.1f,\"committed_tps\":%.1f,\"submitted\":%llu,\"refused\":%llu,"
+                  "\"committed\":%llu,\"p50_ms\":%.2f,\"p95_ms\":%.2f,\"p99_ms\":%.2f,"
+                  "\"blocks_per_s\":%.2f,\"txs_per_block\":%.1f,\"cpu_ms_per_tx\":%.3f}",
+                  r.offered, r.tps, static_cast<unsigned long long>(r.submitted),
+                  static_cast<unsigned long long>(r.refused),
+                  static_cast<unsigned long long>(r.committed), r.p50_ms, r.p95_ms, r.p99_ms,
+                  r.blocks_per_s, r.txs_per_block, r.cpu_ms_per_tx);
+    return buf;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::vector<std::string> args(argv + 1, argv + argc);
+    auto flags = tools::Flags::Parse(
+        args, {{"nodes", "N", "validators (default 4)"},
+               {"rate", "R", "offered tx/s (default 500)"},
+               {"find-peak", "", "step the rate up until the cluster saturates"},
+               {"duration", "S", "seconds per run (default 10)"},
+               {"senders", "K", "signing identities (default 64)"},
+               {"soak", "S", "after the peak search, run S seconds at half peak sampling RSS"},
+               {"out", "FILE", "JSON result file"},
+               {"meterchaind", "PATH", "daemon binary (default: next to this build)"},
+               {"genesis", "FILE", "genesis JSON (default deploy/genesis.json)"}});
+    if (!flags.ok()) {
+        std::fprintf(stderr, "meterbench: %s\n", flags.status().message().c_str());
+        return 2;
+    }
+    const int n = static_cast<int>(*flags->Number("nodes", 4, 1, 16));
+    const double duration = static_cast<double>(*flags->Number("duration", 10, 1, 3600));
+    const int senders = static_cast<int>(*flags->Number("senders", 64, 1, 10000));
+    const fs::path self_dir = fs::canonical("/proc/self/exe").parent_path();
+    const std::string daemon =
+        flags->Get("meterchaind").value_or((self_dir.parent_path().parent_path() / "daemon" /
+                                            "meterchaind").string());
+    const std::string genesis = flags->Get("genesis").value_or(MC_SOURCE_DIR "/deploy/genesis.json");
+
+    const fs::path work = fs::temp_directory_path() / ("meterbench-" + std::to_string(getpid()));
+    fs::create_directories(work);
+    const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+    std::fprintf(stderr, "[bench] measuring machine limits ...\n");
+    const double verifies = MeasureSm2VerifiesPerSec();
+    const double sm3 = MeasureSm3MBPerSec();
+    const double ldb = MeasureLevelDbSyncedWritesPerSec(work);
+    std::fprintf(stderr,
+                 "[bench] cores %u, SM2 verify %.0f/s per core, SM3 %.0f MB/s, LevelDB synced "
+                 "writes %.0f/s\n",
+                 cores, verifies, sm3, ldb);
+
+    config::ClusterOptions co;
+    co.nodes = n;
+    co.out_dir = (work / "cluster").string();
+    co.base_port = 12000 + static_cast<uint32_t>(getpid() % 1000) * 16;
+    co.chain_id = "bench";
+    co.genesis_file = genesis;
+    auto summary = config::InitCluster(co);
+    if (!summary.ok()) {
+        std::fprintf(stderr, "meterbench: %s\n", summary.status().ToString().c_str());
+        return 1;
+    }
+    std::vector<NodeProc> nodes;
+    for (const auto& cn : summary->nodes) {
+        NodeProc p;
+        p.config = cn.config_file;
+        p.client_address = cn.client_address;
+        p.data_dir = cn.dir + "/data";
+        p.pid = Spawn(daemon, p.config, cn.dir + "/meterchaind.log");
+        nodes.push_back(p);
+    }
+    for (const auto& p : nodes) {
+        client::Client c(p.client_address);
+        if (!c.WaitUntilUp(Clock::now() + std::chrono::seconds(30))) {
+            std::fprintf(stderr, "meterbench: node %s did not come up\n", p.client_address.c_str());
+            for (auto& q : nodes) kill(q.pid, SIGKILL);
+            return 1;
+        }
+    }
+    std::fprintf(stderr, "[bench] %d validators up\n", n);
+    Bench bench(nodes, co.chain_id);
+
+    std::vector<RunResult> runs;
+    RunResult best;
+    uint64_t seed = 1;
+    if (flags->Has("find-peak")) {
+        for (double rate : {250.0, 500.0, 1000.0, 1500.0, 2000.0, 3000.0, 4000.0}) {
+            RunResult r = bench.Run(rate, duration, senders, seed++);
+            PrintRun(r);
+            runs.push_back(r);
+            if (r.tps > best.tps) best = r;
+            if (r.tps < 0.9 * rate || r.p99_ms > 2000) break;
+        }
+    } else {
+        const double rate = static_cast<double>(*flags->Number("rate", 500, 1, 1000000));
+        best = bench.Run(rate, duration, senders, seed++);
+        PrintRun(best);
+        runs.push_back(best);
+    }
+    RunResult half;
+    bool have_half = false;
+    if (flags->Has("find-peak") && best.tps > 0) {
+        half = bench.Run(std::floor(best.tps / 2), duration, senders, seed++);
+        have_half = true;
+        std::fprintf(stderr, "[bench] at half the peak:\n");
+        PrintRun(half);
+    }
+    // Memory stability at half peak (optional, long).
+    std::string soak_json = "null";
+    if (flags->Has("soak") && best.tps > 0) {
+        const double soak_s = static_cast<double>(*flags->Number("soak", 600, 10, 36000));
+        std::vector<long> first_rss, last_rss;
+        for (auto& p : nodes) first_rss.push_back(RssKb(p.pid));
+        RunResult s = bench.Run(std::floor(best.tps / 2), soak_s, senders, seed++);
+        for (auto& p : nodes) last_rss.push_back(RssKb(p.pid));
+        std::ostringstream js;
+        js << "{\"seconds\":" << soak_s << ",\"run\":" << RunJson(s) << ",\"rss_kb_start\":[";
+        for (size_t i = 0; i < nodes.size(); ++i) js << (i ? "," : "") << first_rss[i];
+        js << "],\"rss_kb_end\":[";
+        for (size_t i = 0; i < nodes.size(); ++i) js << (i ? "," : "") << last_rss[i];
+        js << "]}";
+        soak_json = js.str();
+        PrintRun(s);
+    }
+
+    std::vector<long> hwm;
+    for (auto& p : nodes) hwm.push_back(ProcUsage(p.pid).second);
+    uint64_t total_committed = 0;
+    for (const auto& r : runs) total_committed += r.committed;
+    if (have_half) total_committed += half.committed;
+    const double disk_per_tx =
+        total_committed ? static_cast<double>(DirBytes(nodes[0].data_dir)) / total_committed : 0;
+    for (auto& p : nodes) {
+        kill(p.pid, SIGTERM);
+        int st = 0;
+        waitpid(p.pid, &st, 0);
+    }
+
+    // Signatures verified per committed tx across the cluster: each node checks each
+    // transaction once, plus per block one PRE-PREPARE, n-1 PREPAREs and n-1 COMMITs per node.
+    const double per_block = n * (2.0 * n - 1.0);
+    const double sigs_per_tx = n + (best.txs_per_block > 0 ? per_block / best.txs_per_block : 0);
+    const double bound = cores * verifies / sigs_per_tx;
+    const double fraction = bound > 0 ? best.tps / bound : 0;
+
+    std::printf("\nmeterbench: %d validators, %u cores, ~1 KB transactions, open loop\n", n, cores);
+    std::printf("| metric | value |\n|---|---|\n");
+    std::printf("| peak committed throughput | %.0f tx/s (offered %.0f) |\n", best.tps, best.offered);
+    std::printf("| signature bound (%u x %.0f verifies/s / %.2f sigs per tx) | %.0f tx/s |\n",
+                cores, verifies, sigs_per_tx, bound);
+    std::printf("| fraction of the signature bound | %.0f%% |\n", 100 * fraction);
+    if (have_half) {
+        std::printf("| latency at half peak (%.0f tx/s) p50 / p95 / p99 | %.1f / %.1f / %.1f ms |\n",
+                    half.tps, half.p50_ms, half.p95_ms, half.p99_ms);
+    }
+    std::printf("| latency at peak p50 / p95 / p99 | %.1f / %.1f / %.1f ms |\n", best.p50_ms,
+                best.p95_ms, best.p99_ms);
+    std::printf("| blocks/s, tx per block (peak) | %.1f, %.1f |\n", best.blocks_per_s,
+                best.txs_per_block);
+    std::printf("| bytes on disk per tx (node 0) | %.0f |\n", disk_per_tx);
+    std::printf("| CPU per committed tx (all nodes) | %.2f ms |\n", best.cpu_ms_per_tx);
+    long max_hwm = 0;
+    for (long h : hwm) max_hwm = std::max(max_hwm, h);
+    std::printf("| peak RSS per node (max) | %.1f MiB |\n", max_hwm / 1024.0);
+    std::printf("| machine: SM2 verify/core, SM3, LevelDB synced writes | %.0f/s, %.0f MB/s, %.0f/s |\n",
+                verifies, sm3, ldb);
+
+    std::ostringstream json;
+    json << "{\"nodes\":" << n << ",\"cores\":" << cores << ",\"sm2_verifies_per_s\":" << verifies
+         << ",\"sm3_mb_per_s\":" << sm3 << ",\"leveldb_synced_writes_per_s\":" << ldb
+         << ",\"sigs_per_tx\":" << sigs_per_tx << ",\"signature_bound_tps\":" << bound
+         << ",\"fraction_of_bound\":" << fraction << ",\"peak\":" << RunJson(best)
+         << ",\"half_peak\":" << (have_half ? RunJson(half) : "null") << ",\"runs\":[";
+    for (size_t i = 0; i < runs.size(); ++i) json << (i ? "," : "") << RunJson(runs[i]);
+    json << "],\"disk_bytes_per_tx\":" << disk_per_tx << ",\"peak_rss_kb\":[";
+    for (size_t i = 0; i < hwm.size(); ++i) json << (i ? "," : "") << hwm[i];
+    json << "],\"soak\":" << soak_json << "}\n";
+    if (auto out = flags->Get("out")) {
+        std::ofstream(*out) << json.str();
+        std::fprintf(stderr, "[bench] wrote %s\n", out->c_str());
+    }
+    std::error_code ec;
+    fs::remove_all(work, ec);
+    return 0;
+}
