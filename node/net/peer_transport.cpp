@@ -87,6 +87,10 @@ public:
                 m_t.m_on_message(from, std::move(*message));
             } else if (frame.has_forwarded_tx()) {
                 m_t.m_on_tx(from, chain::FromProto(frame.forwarded_tx()));
+            } else if (frame.has_forwarded_txs()) {
+                for (const auto& tx : frame.forwarded_txs().transactions()) {
+                    m_t.m_on_tx(from, chain::FromProto(tx));
+                }
             } else {
                 m_t.m_counters.bad_frames.fetch_add(1);
             }
@@ -155,6 +159,7 @@ Status PeerTransport::Start() {
     for (auto& peer : m_outbound) {
         if (peer) peer->thread = std::thread([this, p = peer.get()] { RunOutbound(*p); });
     }
+    m_tx_flusher = std::thread([this] { RunTxFlusher(); });
     m_started = true;
     MC_LOG(kInfo, "net", "listening for peers")("addr", m_opt.listen);
     return Status::Ok();
@@ -162,6 +167,8 @@ Status PeerTransport::Start() {
 
 void PeerTransport::Stop() {
     if (m_stopping.exchange(true)) return;
+    m_tx_cv.notify_all();
+    if (m_tx_flusher.joinable()) m_tx_flusher.join();
     for (auto& peer : m_outbound) {
         if (!peer) continue;
         std::lock_guard lock(peer->mutex);
@@ -283,9 +290,44 @@ void PeerTransport::Broadcast(const consensus::Message& message) {
 }
 
 void PeerTransport::BroadcastTx(const chain::Transaction& tx) {
-    auto frame = std::make_shared<v1::PeerFrame>();
-    *frame->mutable_forwarded_tx() = chain::ToProto(tx);
+    bool flush_now = false;
+    {
+        std::lock_guard lock(m_tx_mutex);
+        const bool first = !m_tx_batch;
+        if (first) m_tx_batch = std::make_shared<v1::PeerFrame>();
+        *m_tx_batch->mutable_forwarded_txs()->add_transactions() = chain::ToProto(tx);
+        m_tx_batch_size += tx.body.size() + tx.signature.size() + 16;
+        flush_now = m_tx_batch_size >= m_opt.tx_batch_bytes;
+        if (first && !flush_now) m_tx_cv.notify_one();
+    }
+    if (flush_now) FlushTxs();
+}
+
+void PeerTransport::FlushTxs() {
+    std::shared_ptr<v1::PeerFrame> frame;
+    {
+        std::lock_guard lock(m_tx_mutex);
+        frame = std::move(m_tx_batch);
+        m_tx_batch_size = 0;
+    }
+    if (!frame) return;
     for (uint32_t i = 0; i < m_outbound.size(); ++i) Enqueue(i, frame);
+}
+
+// Sends a partial batch once it is tx_batch_delay_ms old.
+void PeerTransport::RunTxFlusher() {
+    while (!m_stopping.load()) {
+        {
+            std::unique_lock lock(m_tx_mutex);
+            m_tx_cv.wait(lock, [&] { return m_stopping.load() || m_tx_batch != nullptr; });
+            if (m_stopping.load()) break;
+        }
+        std::unique_lock lock(m_tx_mutex);
+        m_tx_cv.wait_for(lock, std::chrono::milliseconds(m_opt.tx_batch_delay_ms),
+                         [&] { return m_stopping.load(); });
+        lock.unlock();
+        FlushTxs();
+    }
 }
 
 std::vector<bool> PeerTransport::Connected() const {

@@ -49,6 +49,10 @@ struct TransportOptions {
     uint32_t backoff_min_ms = 50;
     uint32_t backoff_max_ms = 2000;
     size_t max_message_bytes = 64u << 20;
+    // Gossiped transactions are sent in batches: at most this long after the first one...
+    uint32_t tx_batch_delay_ms = 2;
+    // ...or as soon as this many bytes are waiting.
+    size_t tx_batch_bytes = 256u << 10;
 };
 
 struct TransportCounters {
@@ -92,6 +96,8 @@ public:
 
 private:
     void RunOutbound(Outbound& peer);
+    void RunTxFlusher();
+    void FlushTxs();
     void Enqueue(uint32_t to, std::shared_ptr<const v1::PeerFrame> frame);
     friend class Service;
 
@@ -107,6 +113,11 @@ private:
     std::vector<std::atomic<int>> m_inbound_streams;    // live inbound streams per validator
     std::atomic<bool> m_stopping{false};
     bool m_started = false;
+    std::mutex m_tx_mutex;
+    std::condition_variable m_tx_cv;
+    std::shared_ptr<v1::PeerFrame> m_tx_batch;  // guarded by m_tx_mutex; null when empty
+    size_t m_tx_batch_size = 0;                 // guarded by m_tx_mutex
+    std::thread m_tx_flusher;
 };
 
 // The bytes a PeerHello signature covers.
