@@ -113,9 +113,23 @@ std::vector<chain::Transaction> Mempool::Batch(size_t max_txs, size_t max_bytes,
         entry.excluded_epoch = epoch;
         if (entry.sender->by_nonce.begin()->second == &entry) excluded_heads.push_back(&entry);
     }
+    // A sender's transactions are proposed only as an unbroken nonce sequence following its
+    // committed nonce (excluded, i.e. in-flight, ones count as present): a transaction behind
+    // a gap waits for the missing nonce instead of making it unusable once it commits.
+    auto contiguous = [&](NonceIt it, const Sender* sender) {
+        if (it == sender->by_nonce.begin()) {
+            return it->first == m_committed_nonce(AsBytes(sender->key)) + 1;
+        }
+        return it->first == std::prev(it)->first + 1;
+    };
     auto push_next = [&](NonceIt it, const Sender* sender) {
-        while (it != sender->by_nonce.end() && it->second->excluded_epoch == epoch) ++it;
-        if (it != sender->by_nonce.end()) ready.push({it->second->seq, it, sender});
+        while (it != sender->by_nonce.end() && it->second->excluded_epoch == epoch) {
+            if (!contiguous(it, sender)) return;
+            ++it;
+        }
+        if (it != sender->by_nonce.end() && contiguous(it, sender)) {
+            ready.push({it->second->seq, it, sender});
+        }
     };
     // Senders whose head is excluded enter the merge at their first non-excluded
     // transaction instead, and their m_heads entry is passed over.
@@ -139,6 +153,7 @@ std::vector<chain::Transaction> Mempool::Batch(size_t max_txs, size_t max_bytes,
             sender = head->second->sender;
             it = sender->by_nonce.begin();
             ++head;
+            if (!contiguous(it, sender)) continue;
         } else {
             break;
         }

@@ -1,9 +1,11 @@
 // The pool of signed transactions waiting to be proposed in a block.
 //
-// Replay protection is by per-sender nonces: a transaction can be committed only if its nonce
-// is strictly greater than its sender's last committed nonce (gaps are allowed). The pool
-// therefore refuses nonces that are already used, keeps at most one pending transaction per
-// (sender, nonce), and hands out each sender's transactions in ascending nonce order.
+// Replay protection is by per-sender nonces: a transaction commits only with the nonce right
+// after its sender's last committed one. The pool refuses nonces that are already used,
+// keeps at most one pending transaction per (sender, nonce), accepts nonces further ahead
+// (they wait), and hands out each sender's transactions as an unbroken nonce sequence: with
+// gossip, nonces 2 and 3 may arrive after 4, and 4 must not commit first (2 and 3 would then
+// be refused as replays and lost).
 //
 // The pool does not verify signatures, parse bodies on Add or execute anything: callers pass
 // transactions whose signature they have verified, together with the parsed body.
@@ -61,8 +63,9 @@ public:
     // Up to `max_txs` pending transactions whose total TxBytes() is at most `max_bytes`,
     // skipping those whose hash is in `exclude` (e.g. transactions in blocks not yet
     // committed). Order: arrival order, except that each sender's transactions come out in
-    // ascending nonce order. When a sender's lower-nonce transactions are excluded, its next
-    // ones come out in their own arrival position. Filling stops at the first transaction that
+    // ascending nonce order, and only while they continue the sender's committed nonce
+    // without a gap (excluded ones count as present). When a sender's lower-nonce transactions
+    // are excluded, its next ones come out in their own arrival position. Filling stops at the first transaction that
     // would exceed `max_bytes`. Nothing is removed from the pool.
     // Cost: O((result + |exclude|) * log) — independent of the pool size otherwise.
     std::vector<chain::Transaction> Batch(size_t max_txs, size_t max_bytes,

@@ -96,15 +96,23 @@ std::vector<Hash256> Hashes(const std::vector<Transaction>& txs) {
     return out;
 }
 
-// The specification of Batch, computed the slow way: a merge of every sender's queue
-// (pending, not excluded, ascending nonce) that always takes the earliest-arrived head.
-// `arrivals` lists the pending transactions in the order they were added.
+// The specification of Batch, computed the slow way: per sender, the pending transactions
+// that continue its committed nonce without a gap (excluded ones count as present but are not
+// output); then a merge of those queues that always takes the earliest-arrived head.
+// `arrivals` lists the pending transactions in the order they were added; nothing committed.
 std::vector<Hash256> ReferenceBatch(const std::vector<SignedTx>& arrivals, size_t max_txs,
                                     const std::set<Hash256>& exclude) {
-    std::map<std::string, std::map<uint64_t, size_t>> queues;  // sender -> nonce -> arrival
+    std::map<std::string, std::map<uint64_t, size_t>> all;  // sender -> nonce -> arrival
     for (size_t i = 0; i < arrivals.size(); ++i) {
-        if (exclude.contains(arrivals[i].hash)) continue;
-        queues[ToString(arrivals[i].body.sender)][arrivals[i].body.nonce] = i;
+        all[ToString(arrivals[i].body.sender)][arrivals[i].body.nonce] = i;
+    }
+    std::map<std::string, std::map<uint64_t, size_t>> queues;
+    for (const auto& [sender, by_nonce] : all) {
+        uint64_t expected = 1;
+        for (const auto& [nonce, i] : by_nonce) {
+            if (nonce != expected++) break;
+            if (!exclude.contains(arrivals[i].hash)) queues[sender][nonce] = i;
+        }
     }
     std::vector<Hash256> out;
     while (out.size() < max_txs) {
@@ -244,14 +252,15 @@ TEST_CASE("Batch follows arrival order but each sender's nonces ascend", "[mempo
     CommittedNonces nonces;
     Mempool pool({}, nonces.Fn());
     Client a, b, c;
-    // Arrival: A3 B1 A1 B2 C5 A2 (A's nonce 3 arrives before its 1 and 2).
+    // Arrival: A3 B1 A1 B2 C5 A2 (A's nonce 3 arrives before its 1 and 2; C5 follows a gap,
+    // C having committed nothing, so it never comes out).
     auto a3 = a.Tx(3), b1 = b.Tx(1), a1 = a.Tx(1), b2 = b.Tx(2), c5 = c.Tx(5), a2 = a.Tx(2);
     for (const auto* s : {&a3, &b1, &a1, &b2, &c5, &a2}) AddOk(pool, *s);
 
     using H = std::vector<Hash256>;
     SECTION("everything") {
         CHECK(Hashes(pool.Batch(100, SIZE_MAX, {})) ==
-              H{b1.hash, a1.hash, b2.hash, c5.hash, a2.hash, a3.hash});
+              H{b1.hash, a1.hash, b2.hash, a2.hash, a3.hash});
     }
     SECTION("count limit") {
         CHECK(Hashes(pool.Batch(2, SIZE_MAX, {})) == H{b1.hash, a1.hash});
@@ -265,24 +274,45 @@ TEST_CASE("Batch follows arrival order but each sender's nonces ascend", "[mempo
     }
     SECTION("an excluded lowest nonce lets the sender's next one follow in its own place") {
         CHECK(Hashes(pool.Batch(100, SIZE_MAX, {a1.hash})) ==
-              H{b1.hash, b2.hash, c5.hash, a2.hash, a3.hash});
+              H{b1.hash, b2.hash, a2.hash, a3.hash});
         CHECK(Hashes(pool.Batch(100, SIZE_MAX, {b1.hash})) ==
-              H{a1.hash, b2.hash, c5.hash, a2.hash, a3.hash});
+              H{a1.hash, b2.hash, a2.hash, a3.hash});
         CHECK(Hashes(pool.Batch(100, SIZE_MAX, {a1.hash, a2.hash, b1.hash})) ==
-              H{a3.hash, b2.hash, c5.hash});
+              H{a3.hash, b2.hash});
     }
     SECTION("excluding a middle nonce lets the next one follow at once") {
         // a3 arrived first, so once a1 is out and a2 in flight nothing holds it back.
         CHECK(Hashes(pool.Batch(100, SIZE_MAX, {a2.hash})) ==
-              H{b1.hash, a1.hash, a3.hash, b2.hash, c5.hash});
+              H{b1.hash, a1.hash, a3.hash, b2.hash});
     }
     SECTION("unknown hashes in exclude are ignored; excluding everything gives nothing") {
         auto stranger = Client().Tx(1);
-        CHECK(Hashes(pool.Batch(100, SIZE_MAX, {stranger.hash})).size() == 6);
-        std::set<Hash256> all{a1.hash, a2.hash, a3.hash, b1.hash, b2.hash, c5.hash};
+        CHECK(Hashes(pool.Batch(100, SIZE_MAX, {stranger.hash})).size() == 5);
+        std::set<Hash256> all{a1.hash, a2.hash, a3.hash, b1.hash, b2.hash};
         CHECK(pool.Batch(100, SIZE_MAX, all).empty());
     }
     CHECK(pool.size() == 6);  // Batch removes nothing
+}
+
+TEST_CASE("a transaction behind a nonce gap waits until the gap is filled", "[mempool]") {
+    CommittedNonces nonces;
+    Mempool pool({}, nonces.Fn());
+    Client a;
+    // Gossip delivers nonce 4 before 2 and 3; committing 4 first would make 2 and 3 replays.
+    auto a1 = a.Tx(1), a4 = a.Tx(4), a2 = a.Tx(2), a3 = a.Tx(3);
+    AddOk(pool, a1);
+    AddOk(pool, a4);
+    using H = std::vector<Hash256>;
+    CHECK(Hashes(pool.Batch(100, SIZE_MAX, {})) == H{a1.hash});
+    nonces.Set(a.signer.PublicKey(), 1);
+    pool.RemoveCommitted({a1.tx});
+    CHECK(pool.Batch(100, SIZE_MAX, {}).empty());  // 2 is missing
+    AddOk(pool, a2);
+    CHECK(Hashes(pool.Batch(100, SIZE_MAX, {})) == H{a2.hash});
+    AddOk(pool, a3);
+    CHECK(Hashes(pool.Batch(100, SIZE_MAX, {})) == H{a2.hash, a3.hash, a4.hash});
+    // In flight (excluded) nonces still count as present.
+    CHECK(Hashes(pool.Batch(100, SIZE_MAX, {a2.hash})) == H{a3.hash, a4.hash});
 }
 
 TEST_CASE("Batch orders a sender's descending arrivals by nonce", "[mempool]") {
@@ -347,8 +377,9 @@ TEST_CASE("RemoveCommitted drops committed and stale transactions", "[mempool]")
         CHECK(pool.Contains(b1.hash));
         CHECK(pool.size() == 4);
         CHECK(pool.bytes() == TxBytes(a3.tx) + TxBytes(a4.tx) + TxBytes(a6.tx) + TxBytes(b1.tx));
+        // a6 waits behind the missing nonce 5.
         CHECK(Hashes(pool.Batch(100, SIZE_MAX, {})) ==
-              std::vector<Hash256>{a3.hash, a4.hash, a6.hash, b1.hash});
+              std::vector<Hash256>{a3.hash, a4.hash, b1.hash});
 
         // Re-adding a committed transaction fails on the nonce.
         auto again = pool.Add(a1.tx, a1.body);
