@@ -12,6 +12,9 @@ namespace meterchain::contracts {
 
 namespace {
 
+// An SM2 ciphertext of a 32-byte key is about 140 bytes; anything far larger is not one.
+constexpr size_t kMaxWrappedValidationKey = 1024;
+
 Status Prefixed(const std::string& where, const Status& st) {
     if (st.ok()) return st;
     return {st.code(), where + ": " + st.message()};
@@ -116,6 +119,29 @@ Status ApplyContractsGenesis(const v1::ContractsGenesis& g, StateView& state) {
         }
         WriteProto(state, AccessPolicyKey(p.owner(), p.record_type()), p);
     }
+    // The chain validation key: SM2-wrapped copies and the check value only, never K.
+    if (g.validation_keys().empty() != g.validation_key_check().empty()) {
+        return InvalidArgument(
+            "validation_key_check: set it exactly when validation_keys is not empty");
+    }
+    if (!g.validation_key_check().empty() && g.validation_key_check().size() != 32) {
+        return InvalidArgument("validation_key_check: must be 32 bytes (HMAC-SM3)");
+    }
+    for (int i = 0; i < g.validation_keys_size(); ++i) {
+        const auto& k = g.validation_keys(i);
+        std::string where = "validation_keys[" + std::to_string(i) + "]";
+        if (!IsSimpleName(k.org())) return InvalidArgument(where + ".org: not a simple name");
+        if (k.wrapped().empty() || k.wrapped().size() > kMaxWrappedValidationKey) {
+            return InvalidArgument(where + ".wrapped: must be an SM2 ciphertext of the key");
+        }
+        if (state.Get(ValidationKeyStateKey(k.org()))) {
+            return InvalidArgument(where + " (" + k.org() + "): duplicate holder");
+        }
+        WriteProto(state, ValidationKeyStateKey(k.org()), k);
+    }
+    if (!g.validation_key_check().empty()) {
+        state.Put(kValidationCheckStateKey, AsBytes(g.validation_key_check()));
+    }
     return Status::Ok();
 }
 
@@ -131,11 +157,17 @@ Result<chain::WriteSet> GenesisWrites(std::string_view contracts_genesis_json) {
 Result<v1::RecordSubmission> BuildRecordSubmission(const StateView& state,
                                                    std::string_view chain_id, RecordType type,
                                                    const google::protobuf::Message& record,
-                                                   OffchainVault* vault) {
+                                                   OffchainVault* vault,
+                                                   const ValidationKey* validation_key) {
     auto policy = FindRecordPolicy(state, type);
     if (!policy.ok()) return policy.status();
     if (!policy->has_value()) return FailedPrecondition("no record policy for this record type");
     if ((*policy)->storage_class() == v1::STORAGE_PUBLIC_ENCRYPTED) {
+        if (validation_key == nullptr) {
+            return FailedPrecondition(
+                "public records are sealed for validation with the chain validation key; the "
+                "uploader holds none (LoadValidationKey)");
+        }
         auto readers = AuthorisedReaders(state, type);
         if (!readers.ok()) return readers.status();
         std::vector<ReaderKey> keys;
@@ -144,7 +176,7 @@ Result<v1::RecordSubmission> BuildRecordSubmission(const StateView& state,
             if (!raw) return Corruption("organisation " + org.name() + " has a malformed key");
             keys.push_back({org.name(), std::move(*raw)});
         }
-        return BuildPublicSubmission(chain_id, type, record, keys);
+        return BuildPublicSubmission(chain_id, type, record, keys, *validation_key);
     }
     if (vault == nullptr) return InvalidArgument("digest-only records need the owner's vault");
     Bytes content;

@@ -11,6 +11,7 @@
 #include "contracts/contract.h"
 #include "contracts/offchain.h"
 #include "contracts/records.h"
+#include "contracts/validation_key.h"
 #include "node/chain/state.h"
 #include "node/chain/types.h"
 #include "node/crypto/signer.h"
@@ -37,13 +38,16 @@ Result<chain::WriteSet> GenesisWrites(std::string_view contracts_genesis_json);
 
 // Client side (off chain): the submission of one record in the storage class its type's policy
 // prescribes. Public class: sealed, with the record key wrapped for every organisation that
-// `state` (committed chain state, e.g. the node's own) authorises to read the type. Digest-only
-// class: the serialized record is kept in `vault` (required then) and only its digest and index
-// are submitted. kFailedPrecondition when the type has no policy.
+// `state` (committed chain state, e.g. the node's own) authorises to read the type, and the
+// validation envelope sealed under `validation_key` (required then; the uploader unwraps it with
+// LoadValidationKey). Digest-only class: the serialized record is kept in `vault` (required
+// then) and only its digest and index are submitted. kFailedPrecondition when the type has no
+// policy or a public record has no validation key to seal with.
 Result<v1::RecordSubmission> BuildRecordSubmission(const StateView& state,
                                                    std::string_view chain_id, RecordType type,
                                                    const google::protobuf::Message& record,
-                                                   OffchainVault* vault);
+                                                   OffchainVault* vault,
+                                                   const ValidationKey* validation_key);
 
 // The payload of a TX_CONTRACT_CALL transaction (a serialized v1::ContractCall).
 Bytes ContractCallPayload(std::string_view contract, std::string_view method,

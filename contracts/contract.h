@@ -34,6 +34,21 @@ public:
                       const std::function<bool(std::string_view key, ByteView value)>& fn) const = 0;
 };
 
+// The chain validation key K as a contract sees it: it can open what uploaders sealed for
+// validation, never export K (docs/CONTRACTS.md, "Validation key"). Every validator node holds
+// the same K (checked against the genesis key check value at start-up), so Open returns the same
+// result on every node and contracts stay deterministic. Implementations are immutable and
+// thread-safe; the node owns the one it passes in CallContext.
+class ValidationOpener {
+public:
+    virtual ~ValidationOpener() = default;
+    // crypto::Open(K, sealed, aad): kUnauthenticated for another key or altered ciphertext,
+    // kInvalidArgument when `sealed` is shorter than iv + tag.
+    virtual Result<Bytes> Open(ByteView sealed, ByteView aad) const = 0;
+    // ValidationKeyCheck(K) (contracts/validation_key.h), compared with the chain's value.
+    virtual const Hash256& KeyCheck() const = 0;
+};
+
 // What a call may know about the transaction and block it runs in.
 struct CallContext {
     std::string chain_id;
@@ -42,6 +57,9 @@ struct CallContext {
     uint64_t height = 0;
     uint64_t block_timestamp_ms = 0;  // the proposer's timestamp, the same on every node
     uint32_t tx_index = 0;            // position of the transaction in its block
+    // The chain validation key; nullptr when this node holds none (then public records are
+    // refused with VALIDATION_KEY). Not owned; outlives the call.
+    const ValidationOpener* validation = nullptr;
 };
 
 class Contract {

@@ -236,7 +236,8 @@ Status CheckRecordMatchesType(RecordType type, const pb::Message& record) {
 
 Result<v1::RecordSubmission> BuildPublicSubmission(std::string_view chain_id, RecordType type,
                                                    const pb::Message& record,
-                                                   const std::vector<ReaderKey>& readers) {
+                                                   const std::vector<ReaderKey>& readers,
+                                                   const ValidationKey& validation_key) {
     MC_RETURN_IF_ERROR(CheckRecordMatchesType(type, record));
     auto id = RecordId(type, RecordFields::FromMessage(record));
     if (!id.ok()) return id.status();
@@ -246,8 +247,9 @@ Result<v1::RecordSubmission> BuildPublicSubmission(std::string_view chain_id, Re
     v1::RecordSubmission out;
     out.set_type(type);
     out.set_storage_class(v1::STORAGE_PUBLIC_ENCRYPTED);
-    out.set_content(ToString(content));
     out.set_sealed(ToString(crypto::Seal(record_key, content, RecordAad(chain_id, type, *id))));
+    out.set_validation_envelope(ToString(validation_key.Seal(
+        EncodeValidationEnvelope(record_key, *id), ValidationAad(chain_id, type))));
 
     std::vector<ReaderKey> sorted = readers;
     std::sort(sorted.begin(), sorted.end(),

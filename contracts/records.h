@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "contracts/validation_key.h"
 #include "node/base/bytes.h"
 #include "node/base/status.h"
 #include "node/crypto/sm.h"
@@ -84,12 +85,15 @@ struct ReaderKey {
     Bytes public_key;  // raw SM2 (65 bytes)
 };
 
-// Client side, public class: serialises `record`, seals it under a fresh key and wraps the key
-// for every reader. The plaintext goes in `content` for validation (docs/CONTRACTS.md).
+// Client side, public class: serialises `record`, seals it under a fresh record key, wraps the
+// key for every reader, and seals the record key and id under the chain validation key K
+// (`validation_envelope`) so that the Validity contract can check the record on every node.
+// Nothing travels in clear: `content` stays empty (CON-3, docs/CONTRACTS.md).
 // Errors: kInvalidArgument (type/record mismatch, missing key field, bad reader key).
 Result<v1::RecordSubmission> BuildPublicSubmission(std::string_view chain_id, RecordType type,
                                                    const google::protobuf::Message& record,
-                                                   const std::vector<ReaderKey>& readers);
+                                                   const std::vector<ReaderKey>& readers,
+                                                   const ValidationKey& validation_key);
 
 // Client side, digest-only class: SM3 of the serialised record plus the disclosed index (the
 // key fields, barCode when the type has one, and `extra_fields`). The serialised bytes are

@@ -9,6 +9,7 @@
 #include "contracts/governance.h"
 #include "contracts/records.h"
 #include "contracts/rules.h"
+#include "contracts/validation_key.h"
 #include "node/base/codec.h"
 #include "node/crypto/sm.h"
 
@@ -34,6 +35,7 @@ struct CallSetup {
     std::map<int, v1::RecordPolicy> policies;
     std::map<int, std::set<std::string, std::less<>>> readers;  // type -> authorised readers
     std::map<std::string, v1::Organisation, std::less<>> orgs;
+    std::optional<Hash256> validation_check;  // the chain's validation key check value, if any
 };
 
 Result<CallSetup> LoadSetup(const StateView& state, ByteView sender) {
@@ -64,6 +66,7 @@ Result<CallSetup> LoadSetup(const StateView& state, ByteView sender) {
         }
     }
     for (auto& org : *orgs) s.orgs.emplace(org.name(), std::move(org));
+    s.validation_check = ChainValidationKeyCheck(state);
     return s;
 }
 
@@ -98,9 +101,52 @@ struct Checked {
     Bytes digest;  // SM3 of the serialized record
 };
 
-// Built-in checks of one record and its field view; the rules run afterwards.
-Status CheckRecord(const CallSetup& s, const v1::RecordSubmission& sub, Checked& out,
-                   std::unique_ptr<google::protobuf::Message>& parsed,
+// Opens a public record for validation: the envelope under the chain validation key K gives the
+// record key and the claimed record id, the record key opens `sealed`. Sets `violation` (and
+// returns nullopt) when that is not possible; the reasons name no field values.
+std::optional<Bytes> OpenForValidation(const CallSetup& s, const CallContext& ctx,
+                                       const v1::RecordSubmission& sub, std::string* claimed_id,
+                                       std::optional<RuleViolation>& violation) {
+    auto fail = [&](std::string_view rule, std::string reason) {
+        violation = RuleViolation{std::string(rule), std::move(reason)};
+        return std::nullopt;
+    };
+    if (!s.validation_check) {
+        return fail(kCheckValidationKey,
+                    "the chain has no validation key (genesis validation_keys is empty), so "
+                    "public records cannot be validated");
+    }
+    // Only a misconfigured node gets here (the daemon refuses to start without its copy of K).
+    if (ctx.validation == nullptr) {
+        return fail(kCheckValidationKey, "this node holds no copy of the chain validation key");
+    }
+    if (!crypto::ConstantTimeEqual(ctx.validation->KeyCheck(), *s.validation_check)) {
+        return fail(kCheckValidationKey, "this node's validation key is not the chain's");
+    }
+    auto envelope = ctx.validation->Open(AsBytes(sub.validation_envelope()),
+                                         ValidationAad(ctx.chain_id, sub.type()));
+    if (!envelope.ok()) {
+        return fail(kCheckCiphertext,
+                    "the validation envelope does not open under the chain validation key "
+                    "(sealed with another key, for another chain or type, or altered)");
+    }
+    auto opened = DecodeValidationEnvelope(*envelope);
+    if (!opened.ok()) return fail(kCheckCiphertext, "the validation envelope is malformed");
+    auto content = crypto::Open(opened->first, AsBytes(sub.sealed()),
+                                RecordAad(ctx.chain_id, sub.type(), opened->second));
+    if (!content.ok()) {
+        return fail(kCheckCiphertext,
+                    "the sealed record does not open with the enveloped record key (altered, or "
+                    "sealed for another record id)");
+    }
+    *claimed_id = std::move(opened->second);
+    return std::move(*content);
+}
+
+// Built-in checks of one record and its field view; the rules run afterwards. A public record's
+// plaintext lives only in `parsed` for the duration of the call and is never written.
+Status CheckRecord(const CallSetup& s, const CallContext& ctx, const v1::RecordSubmission& sub,
+                   Checked& out, std::unique_ptr<google::protobuf::Message>& parsed,
                    std::optional<RecordFields>& fields) {
     auto fail = [&](std::string_view rule, std::string reason) {
         out.violation = RuleViolation{std::string(rule), std::move(reason)};
@@ -119,17 +165,20 @@ Status CheckRecord(const CallSetup& s, const v1::RecordSubmission& sub, Checked&
         return fail(kCheckStorage, type_name + " must be stored as " +
                                        v1::StorageClass_Name(policy->second.storage_class()));
     }
+    std::optional<std::string> claimed_id;
     if (sub.storage_class() == v1::STORAGE_PUBLIC_ENCRYPTED) {
-        if (!sub.digest().empty() || sub.index_size() != 0) {
-            return fail(kCheckStorage, "public records carry content, not a digest or index");
+        if (!sub.content().empty()) {
+            return fail(kCheckStorage,
+                        "public records must not carry plaintext content (CON-3): seal it");
         }
-        parsed = NewRecord(type);
-        if (!parsed->ParseFromString(sub.content()) ||
-            !parsed->GetReflection()->GetUnknownFields(*parsed).empty()) {
-            return fail(kCheckEncoding, "content is not a valid " + parsed->GetTypeName());
+        if (!sub.digest().empty() || sub.index_size() != 0) {
+            return fail(kCheckStorage, "public records carry ciphertext, not a digest or index");
         }
         if (sub.sealed().size() < kMinSealedSize) {
             return fail(kCheckStorage, "sealed ciphertext is missing");
+        }
+        if (sub.validation_envelope().size() < kMinSealedSize) {
+            return fail(kCheckStorage, "validation envelope is missing");
         }
         const auto& readers = s.readers.at(type);
         std::set<std::string, std::less<>> wrapped_for;
@@ -147,10 +196,20 @@ Status CheckRecord(const CallSetup& s, const v1::RecordSubmission& sub, Checked&
                 return fail(kCheckStorage, "no wrapped record key for organisation " + reader);
             }
         }
-        out.digest = ToBytes(crypto::Sm3(AsBytes(sub.content())));
+        std::string id_in_envelope;
+        auto content = OpenForValidation(s, ctx, sub, &id_in_envelope, out.violation);
+        if (!content) return Status::Ok();
+        claimed_id = std::move(id_in_envelope);
+        parsed = NewRecord(type);
+        if (!parsed->ParseFromArray(content->data(), static_cast<int>(content->size())) ||
+            !parsed->GetReflection()->GetUnknownFields(*parsed).empty()) {
+            return fail(kCheckEncoding, "content is not a valid " + parsed->GetTypeName());
+        }
+        out.digest = ToBytes(crypto::Sm3(*content));
         fields.emplace(RecordFields::FromMessage(*parsed));
     } else {
-        if (!sub.content().empty() || !sub.sealed().empty() || sub.wrapped_keys_size() != 0) {
+        if (!sub.content().empty() || !sub.sealed().empty() || sub.wrapped_keys_size() != 0 ||
+            !sub.validation_envelope().empty()) {
             return fail(kCheckStorage, "digest-only records must not carry content or ciphertext");
         }
         if (sub.digest().size() != 32) return fail(kCheckStorage, "digest must be 32 bytes (SM3)");
@@ -165,6 +224,10 @@ Status CheckRecord(const CallSetup& s, const v1::RecordSubmission& sub, Checked&
     }
     auto id = RecordId(type, *fields);
     if (!id.ok()) return fail(kCheckIndex, id.status().message());
+    if (claimed_id && *claimed_id != *id) {
+        return fail(kCheckCiphertext,
+                    "the record id sealed in the validation envelope is not the record's id");
+    }
     out.id = std::move(*id);
     return Status::Ok();
 }
@@ -173,11 +236,12 @@ Status CheckRecord(const CallSetup& s, const v1::RecordSubmission& sub, Checked&
 
 Hash256 RecordSubmissionDigest(const v1::RecordSubmission& r) {
     codec::Writer w;
-    w.Text("meterchain/validity-record/v1")
+    w.Text("meterchain/validity-record/v2")
         .U32(static_cast<uint32_t>(r.type()))
         .U32(static_cast<uint32_t>(r.storage_class()))
         .Digest(crypto::Sm3(AsBytes(r.content())))
         .Digest(crypto::Sm3(AsBytes(r.sealed())))
+        .Digest(crypto::Sm3(AsBytes(r.validation_envelope())))
         .U32(static_cast<uint32_t>(r.wrapped_keys_size()));
     for (const auto& k : r.wrapped_keys())
         w.Text(k.org()).Digest(crypto::Sm3(AsBytes(k.wrapped())));
@@ -272,7 +336,7 @@ Status ValidityContract::Call(const CallContext& ctx, std::string_view method, B
         Checked checked;
         std::unique_ptr<google::protobuf::Message> parsed;
         std::optional<RecordFields> fields;
-        MC_RETURN_IF_ERROR(CheckRecord(s, sub, checked, parsed, fields));
+        MC_RETURN_IF_ERROR(CheckRecord(s, ctx, sub, checked, parsed, fields));
         std::string state_key;
         if (checked.id) {
             r->set_record_key(ToHex(RecordKeyHash(*checked.id)));

@@ -32,6 +32,10 @@ inline constexpr std::string_view kCheckIndex = "INDEX";
 inline constexpr std::string_view kCheckOwner = "OWNER";
 inline constexpr std::string_view kCheckSignatures = "SIGNATURES";
 inline constexpr std::string_view kCheckRuleSetVersion = "RULE_SET_VERSION";
+// Public records: no validation key to open them with (chain or node), or the envelope / sealed
+// record does not open (wrong key, altered ciphertext, wrong record id).
+inline constexpr std::string_view kCheckValidationKey = "VALIDATION_KEY";
+inline constexpr std::string_view kCheckCiphertext = "CIPHERTEXT";
 
 // SM3 over the canonical encoding of one submitted record (what validator signatures cover).
 Hash256 RecordSubmissionDigest(const v1::RecordSubmission& record);

@@ -9,12 +9,14 @@
 #include <map>
 #include <system_error>
 
+#include "contracts/validation_key.h"
 #include "node/base/bytes.h"
 #include "node/config/config.h"
 #include "node/config/files.h"
 #include "node/config/genesis_keys.h"
 #include "node/config/tls_gen.h"
 #include "node/crypto/sm.h"
+#include "proto/metrology.pb.h"
 
 namespace meterchain::config {
 namespace {
@@ -125,6 +127,29 @@ v1::NodeConfig NodeConfigFor(const ClusterOptions& o, const ClusterNode& self,
     return c;
 }
 
+// Generates the chain validation key K and adds it to `genesis`, SM2-wrapped for every node
+// under the node's name (the organisation name for the four Tianjin organisations), with its key
+// check value. K lives only in memory here and is wiped when this returns.
+Result<std::string> AddValidationKey(const std::string& genesis,
+                                     const std::vector<ClusterNode>& nodes, size_t* wrapped) {
+    const auto k = contracts::ValidationKey::Generate();
+    v1::ContractsGenesis members;
+    for (const ClusterNode& n : nodes) {
+        auto raw = FromHex(n.public_key_hex);
+        if (!raw) return Internal("node " + n.identity.name + " has a malformed public key");
+        auto w = k.WrapFor(n.identity.name, *raw);
+        if (!w.ok()) return w.status();
+        *members.add_validation_keys() = std::move(*w);
+    }
+    members.set_validation_key_check(ToString(k.KeyCheck()));
+    std::string json;
+    const auto status = google::protobuf::util::MessageToJsonString(members, &json);
+    if (!status.ok()) return Internal("cannot encode the validation keys");
+    auto out = SetTopLevelMembers(genesis, json);
+    if (out.ok()) *wrapped = nodes.size();
+    return out;
+}
+
 Result<ClusterSummary> WriteCluster(const ClusterOptions& o, const fs::path& out,
                                     const std::function<void(const ClusterNode&)>& on_node) {
     ClusterSummary summary;
@@ -180,12 +205,31 @@ Result<ClusterSummary> WriteCluster(const ClusterOptions& o, const fs::path& out
         genesis_keys.emplace(n.identity.name, n.public_key_hex);
         genesis_keys.emplace(n.identity.role, n.public_key_hex);  // keeps the first of a role
     }
+    // With fewer than four nodes, the standard organisations without a node still need an
+    // identity in the genesis: each gets its own SM2 key in out/orgs/<name>.key (0600).
+    for (int i = static_cast<int>(summary.nodes.size()); i < 4 && !o.genesis_file.empty(); ++i) {
+        const ClusterIdentity id = ClusterNodeIdentity(i);
+        const fs::path orgs = out / "orgs";
+        std::error_code ec;
+        fs::create_directories(orgs, ec);
+        if (ec) return IoError("cannot create " + orgs.string() + ": " + ec.message());
+        const crypto::Sm2PrivateKey key = crypto::Sm2PrivateKey::Generate();
+        MC_RETURN_IF_ERROR(WriteSm2KeyFile((orgs / (id.name + ".key")).string(), key));
+        const std::string hex = ToHex(key.PublicKey().Raw());
+        genesis_keys.emplace(id.organisation, hex);
+        genesis_keys.emplace(id.name, hex);
+        genesis_keys.emplace(id.role, hex);
+    }
     if (!o.genesis_file.empty()) {
         auto filled = FillGenesisKeys(genesis, genesis_keys, &summary.genesis_keys_filled);
         if (!filled.ok()) {
             return InvalidArgument(o.genesis_file + ": " + filled.status().message());
         }
-        genesis = std::move(*filled);
+        auto keyed = AddValidationKey(*filled, summary.nodes, &summary.validation_keys_wrapped);
+        if (!keyed.ok()) {
+            return InvalidArgument(o.genesis_file + ": " + keyed.status().message());
+        }
+        genesis = std::move(*keyed);
     }
     summary.genesis_file = (out / "genesis.json").string();
     MC_RETURN_IF_ERROR(WritePublicFile(summary.genesis_file, genesis));

@@ -2,7 +2,10 @@
 //
 // Layout written under ClusterOptions::out_dir (private keys are mode 0600):
 //   ca.pem, ca.key            cluster TLS CA (ECDSA P-256)
-//   genesis.json              shared genesis (see genesis_keys.h), "{}" without an input
+//   genesis.json              shared genesis (see genesis_keys.h), "{}" without an input;
+//                             with an input, also a fresh chain validation key K wrapped with
+//                             SM2 for every node (validationKeys, by node name) and its key
+//                             check value (docs/CONTRACTS.md); K itself is written nowhere
 //   node<i>/sm2.key           the node's SM2 signing key (PKCS#8 PEM)
 //   node<i>/tls.pem, tls.key  the node's TLS certificate and key, signed by the CA
 //   node<i>/node.json         its NodeConfig; paths relative to node<i>/, data_dir "data"
@@ -57,6 +60,8 @@ struct ClusterSummary {
     std::string genesis_file;
     uint64_t genesis_time_ms = 0;
     size_t genesis_keys_filled = 0;  // organisations in the input genesis given a key
+    // Validators given a wrapped copy of the chain validation key (0 without an input genesis).
+    size_t validation_keys_wrapped = 0;
 };
 
 // Writes the layout above and calls `on_node` after each node's files are complete.

@@ -356,4 +356,59 @@ Result<std::string> FillGenesisKeys(std::string_view json_text,
     return out;
 }
 
+namespace {
+
+// The members of the JSON object `text` (which must be the whole document) and the offset of
+// its closing brace.
+Status TopLevelObject(std::string_view text, std::vector<Member>* members, size_t* close) {
+    Scanner top(text, 0);
+    top.SkipSpace();
+    if (top.pos() >= text.size() || text[top.pos()] != '{') {
+        return Invalid("the top level must be an object");
+    }
+    if (!top.Object(members, close)) return Invalid(top.error());
+    top.SkipSpace();
+    if (top.pos() != text.size()) {
+        return Invalid("unexpected text after the document at offset " + std::to_string(top.pos()));
+    }
+    return Status::Ok();
+}
+
+}  // namespace
+
+Result<std::string> SetTopLevelMembers(std::string_view json_text, std::string_view members_json) {
+    std::vector<Member> members;
+    size_t close = 0;
+    MC_RETURN_IF_ERROR(TopLevelObject(json_text, &members, &close));
+    std::vector<Member> updates;
+    size_t updates_close = 0;
+    MC_RETURN_IF_ERROR(TopLevelObject(members_json, &updates, &updates_close));
+
+    std::vector<Edit> edits;
+    std::string appended;
+    std::optional<std::string> indent;
+    if (!members.empty()) indent = LineIndent(json_text, members.back().key_begin);
+    for (const Member& u : updates) {
+        const std::string value(members_json.substr(u.value.begin, u.value.end - u.value.begin));
+        auto existing = std::find_if(members.begin(), members.end(),
+                                     [&](const Member& m) { return m.key == u.key; });
+        if (existing != members.end()) {
+            edits.push_back(
+                {existing->value.begin, existing->value.end - existing->value.begin, value});
+            continue;
+        }
+        const bool first = members.empty() && appended.empty();
+        appended += (first ? "" : (indent ? ",\n" + *indent : std::string(", "))) +
+                    JsonQuote(u.key) + ": " + value;
+    }
+    if (!appended.empty()) {
+        edits.push_back({members.empty() ? close : members.back().value.end, 0, appended});
+    }
+    std::string out(json_text);
+    std::sort(edits.begin(), edits.end(),
+              [](const Edit& a, const Edit& b) { return a.pos > b.pos; });
+    for (const Edit& e : edits) out.replace(e.pos, e.length, e.text);
+    return out;
+}
+
 }  // namespace meterchain::config

@@ -32,4 +32,11 @@ Result<std::string> FillGenesisKeys(std::string_view json_text,
                                     const std::map<std::string, std::string>& public_keys,
                                     size_t* filled = nullptr);
 
+// Sets every member of the JSON object `members_json` at the top level of `json_text`: the
+// value of an existing member of that name is replaced, a new member is appended after the
+// last one (following its layout, like FillGenesisKeys). Everything else is left
+// byte-for-byte. Used to add the wrapped chain validation key to a genesis.
+// kInvalidArgument when either text is not a JSON object.
+Result<std::string> SetTopLevelMembers(std::string_view json_text, std::string_view members_json);
+
 }  // namespace meterchain::config

@@ -41,24 +41,6 @@ grpc::Status ToGrpc(const Status& s) {
 
 std::optional<Hash256> HashArg(const std::string& bytes) { return HashFromBytes(AsBytes(bytes)); }
 
-// Committed state, read-only, for contract queries.
-class CommittedState final : public contracts::StateView {
-public:
-    explicit CommittedState(const storage::ChainStore& store) : m_store(store) {}
-    std::optional<Bytes> Get(std::string_view key) const override {
-        auto v = m_store.GetState(key);
-        return v.ok() ? *v : std::nullopt;
-    }
-    void Put(std::string_view, ByteView) override {}
-    void Delete(std::string_view) override {}
-    void Scan(std::string_view prefix,
-              const std::function<bool(std::string_view, ByteView)>& fn) const override {
-        (void)m_store.ScanState(prefix, fn);
-    }
-
-private:
-    const storage::ChainStore& m_store;
-};
 
 void FillStatus(const Node& node, const Hash256& hash, v1::TxStatus* out) {
     auto loc = node.store().FindTransaction(hash);
@@ -232,7 +214,7 @@ grpc::Status ClientService::Query(grpc::ServerContext*, const v1::QueryRequest* 
     if (contract == nullptr) {
         return {grpc::StatusCode::NOT_FOUND, "no contract '" + req->contract() + "'"};
     }
-    CommittedState state(m_node.store());
+    CommittedStateView state(m_node.store());
     auto result = contract->Query(req->method(), AsBytes(req->args()), state);
     if (!result.ok()) return ToGrpc(result.status());
     resp->set_result(ToString(*result));

@@ -1,6 +1,7 @@
 #include "node/daemon/genesis.h"
 
 #include "contracts/builtin.h"
+#include "node/config/config.h"
 #include "node/config/files.h"
 #include "node/crypto/sm.h"
 #include "node/executor/executor.h"
@@ -30,6 +31,29 @@ Result<Genesis> LoadGenesis(const v1::NodeConfig& config) {
     g.writes.emplace("sys/validators", ToBytes(validators));
     g.block = MakeGenesisBlock(config.chain_id(), config.genesis_time_ms(), g.writes);
     return g;
+}
+
+Result<std::unique_ptr<contracts::ValidationKey>> LoadNodeValidationKey(
+    const v1::NodeConfig& config, const chain::WriteSet& genesis_writes) {
+    contracts::MemoryState state;
+    for (const auto& [key, value] : genesis_writes) {
+        if (value) state.Put(key, *value);
+    }
+    if (!contracts::ChainValidationKeyCheck(state)) {
+        return std::unique_ptr<contracts::ValidationKey>();  // no validation key on this chain
+    }
+    auto sm2 = config::LoadSm2KeyFile(config.key_file());
+    if (!sm2.ok()) return sm2.status();
+    auto k = contracts::LoadValidationKey(state, config.name(), *sm2);
+    if (!k.ok()) {
+        const StatusCode code = k.status().code() == StatusCode::kNotFound
+                                    ? StatusCode::kFailedPrecondition
+                                    : k.status().code();
+        return Status(code, "genesis " + config.genesis_file() + ": " + k.status().message() +
+                                "; without it this node could not validate public records "
+                                "like the other validators");
+    }
+    return std::make_unique<contracts::ValidationKey>(std::move(*k));
 }
 
 }  // namespace meterchain::node

@@ -20,6 +20,7 @@ namespace {
 constexpr std::string_view kDurablePrefix = "c/";
 constexpr size_t kMaxBatchBytes = 16u << 20;
 constexpr uint64_t kMaxBlocksPerResponse = 8;
+constexpr uint64_t kPartialBlocksInFlight = 2;
 
 uint64_t WallMs() {
     return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -68,12 +69,17 @@ Result<std::unique_ptr<Node>> Node::Create(const v1::NodeConfig& config) {
     auto genesis = LoadGenesis(config);
     if (!genesis.ok()) return genesis.status();
     n->m_registry = std::move(genesis->registry);
+    // [contracts] this node's copy of the chain validation key K (docs/CONTRACTS.md).
+    auto validation_key = LoadNodeValidationKey(config, genesis->writes);
+    if (!validation_key.ok()) return validation_key.status();
+    n->m_validation_key = std::move(*validation_key);
 
     n->m_cache = std::make_unique<mempool::VerifiedCache>();
     ExecutorOptions eo;
     eo.chain_id = config.chain_id();
     eo.max_clock_skew_ms = cc.max_clock_skew_ms();
     eo.now_ms = WallMs;
+    eo.validation = n->m_validation_key.get();  // [contracts]
     n->m_executor = std::make_unique<Executor>(eo, *n->m_store, *n->m_registry, *n->m_verifier,
                                                *n->m_cache);
     MC_RETURN_IF_ERROR(n->m_executor->InitGenesis(genesis->block, genesis->writes));
@@ -93,7 +99,9 @@ Result<std::unique_ptr<Node>> Node::Create(const v1::NodeConfig& config) {
     co.window = std::max<uint64_t>(2 * co.checkpoint_interval, 4 * co.max_in_flight);
     co.view_timeout_ticks = TicksFor(cc.view_change_timeout_ms(), cc.tick_ms());
     co.max_view_timeout_ticks = co.view_timeout_ticks * 32;
-    co.retransmit_ticks = TicksFor(std::max<uint32_t>(200, cc.view_change_timeout_ms() / 8),
+    // Peer streams are reliable; retransmission only covers reconnects, and re-sending big
+    // proposals early adds load exactly when a node is slow.
+    co.retransmit_ticks = TicksFor(std::max<uint32_t>(1000, cc.view_change_timeout_ms() / 2),
                                    cc.tick_ms());
     co.fetch_retry_ticks = TicksFor(300, cc.tick_ms());
     co.max_blocks_per_request = kMaxBlocksPerResponse;
@@ -114,6 +122,14 @@ Result<std::unique_ptr<Node>> Node::Create(const v1::NodeConfig& config) {
     }
     n->m_core = std::make_unique<consensus::Core>(co, *n->m_signer, *n->m_verifier,
                                                   *n->m_executor, core_tip, durable);
+    // [contracts] owner-side SecDataAccess delivery (node/daemon/delivery.h).
+    Node* node = n.get();
+    auto delivery = Delivery::Create(
+        config, *n->m_store, *n->m_registry, *n->m_signer,
+        [node](chain::Transaction tx) { return node->Submit(std::move(tx)); },
+        [node](const Hash256& hash) { return node->InMempool(hash); });
+    if (!delivery.ok()) return delivery.status();
+    n->m_delivery = std::move(*delivery);
     MC_LOG(kInfo, "node", "opened")("name", config.name())("index", n->m_self)(
         "height", tip.height)("view", n->m_core->view())("validators", n->m_validators.size())(
         "genesis", ToHex(genesis->block.Hash()).substr(0, 16));
@@ -176,6 +192,7 @@ Status Node::Start() {
         auto guard = boost::asio::make_work_guard(m_io);
         m_io.run();
     });
+    m_delivery->Start();  // [contracts]
     MC_LOG(kInfo, "node", "started")("name", cfg.name())("peers", cfg.peer_listen())(
         "clients", cfg.client_listen());
     return Status::Ok();
@@ -189,6 +206,7 @@ void Node::Wait() {
 void Node::Stop() {
     if (m_stopping.exchange(true)) return;
     MC_LOG(kInfo, "node", "stopping")("name", m_config.name());
+    if (m_delivery) m_delivery->Stop();  // [contracts] may wait in Submit: before the pools stop
     if (m_client_server) {
         m_client_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
     }
@@ -272,8 +290,14 @@ void Node::OnPeerTx(uint32_t from, chain::Transaction tx) {
 void Node::OnPeerMessage(uint32_t, consensus::Message message) {
     boost::asio::post(m_io, [this, m = std::move(message)]() mutable {
         if (m_stopping.load()) return;
+        const uint64_t committed = m_core->committed_height();
         m_core->Step(m);
         Drain();
+        // A commit frees room in the pipeline: propose what is waiting right away.
+        if (m_core->committed_height() != committed) {
+            MaybePropose(false);
+            Drain();
+        }
     });
 }
 
@@ -294,10 +318,11 @@ void Node::OnTick() {
 
 void Node::MaybePropose(bool) {
     const auto& cc = m_config.consensus();
-    const auto in_flight = m_core->InFlightTxHashes();
-    auto batch = m_mempool->Batch(cc.max_block_txs(), kMaxBatchBytes, in_flight);
-    m_core->SetPendingWork(!batch.empty());
-    if (batch.empty()) {
+    // Work is a transaction that could be proposed now (in flight counts; one waiting behind a
+    // nonce gap does not, or a client's gap would make the primary look faulty forever).
+    const bool has_txs = !m_mempool->Batch(1, SIZE_MAX, {}).empty();
+    m_core->SetPendingWork(has_txs);
+    if (!has_txs) {
         m_has_first_pending = false;
         return;
     }
@@ -307,16 +332,24 @@ void Node::MaybePropose(bool) {
         m_first_pending = now;
     }
     if (!m_core->CanPropose()) return;
+    const auto in_flight = m_core->InFlightTxHashes();
+    auto batch = m_mempool->Batch(cc.max_block_txs(), kMaxBatchBytes, in_flight);
+    if (batch.empty()) return;
     const bool full = batch.size() >= cc.max_block_txs();
-    if (!full && now - m_first_pending < std::chrono::milliseconds(cc.max_batch_delay_ms())) {
+    // A partial batch waits for the batch delay, and under load also until fewer than two
+    // blocks are in flight: blocks then grow with the load instead of staying small.
+    if (!full && (now - m_first_pending < std::chrono::milliseconds(cc.max_batch_delay_ms()) ||
+                  m_core->InFlightHeights() >= kPartialBlocksInFlight)) {
         return;
     }
     const size_t count = batch.size();
     Status s = m_core->Propose(std::move(batch), WallMs());
     m_has_first_pending = false;
     if (!s.ok()) {
-        // A transaction that became invalid since it was admitted (its nonce was committed
-        // in another block meanwhile): drop the stale ones so the next batch is clean.
+        // Only a transaction whose nonce was committed meanwhile (in another block) can make
+        // an admitted batch invalid; drop those. Anything else is retried on the next tick,
+        // and if this primary keeps failing, the view change replaces it: a transaction is
+        // never dropped on a guess.
         MC_LOG(kWarn, "node", "proposal refused by the executor")("txs", count)(
             "reason", s.message());
         auto retry = m_mempool->Batch(cc.max_block_txs(), kMaxBatchBytes, in_flight);
@@ -327,8 +360,7 @@ void Node::MaybePropose(bool) {
                 stale.push_back(tx);
             }
         }
-        if (stale.empty() && !retry.empty()) stale.push_back(retry.front());
-        m_mempool->RemoveCommitted(stale);
+        if (!stale.empty()) m_mempool->RemoveCommitted(stale);
     }
 }
 
@@ -379,6 +411,7 @@ void Node::ApplyCommitted(const chain::Block& block) {
         std::lock_guard lock(m_height_mutex);
     }
     m_height_cv.notify_all();
+    if (m_delivery) m_delivery->OnCommitted();  // [contracts] wakes owner-side delivery
 }
 
 void Node::Serve(const consensus::ServeRequest& request) {

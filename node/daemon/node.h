@@ -24,8 +24,10 @@
 
 #include "consensus/pbft.h"
 #include "contracts/contract.h"
+#include "contracts/validation_key.h"  // [contracts] chain validation key
 #include "node/chain/validators.h"
 #include "node/crypto/signer.h"
+#include "node/daemon/delivery.h"  // [contracts] owner-side SecDataAccess delivery
 #include "node/executor/executor.h"
 #include "node/mempool/mempool.h"
 #include "node/mempool/verified_cache.h"
@@ -106,6 +108,7 @@ private:
     std::unique_ptr<crypto::Sm2Verifier> m_verifier;
     std::unique_ptr<storage::ChainStore> m_store;
     std::unique_ptr<contracts::Registry> m_registry;
+    std::unique_ptr<contracts::ValidationKey> m_validation_key;  // [contracts] outlives m_executor
     std::unique_ptr<mempool::VerifiedCache> m_cache;
     std::unique_ptr<mempool::Mempool> m_mempool;
     std::unique_ptr<Executor> m_executor;
@@ -130,6 +133,8 @@ private:
     std::mutex m_stop_mutex;
     std::condition_variable m_stop_cv;
     bool m_stopped = false;  // guarded by m_stop_mutex
+    // [contracts] Last member, so it is destroyed (its worker joined) before anything it uses.
+    std::unique_ptr<Delivery> m_delivery;
 };
 
 }  // namespace meterchain::node

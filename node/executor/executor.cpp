@@ -231,9 +231,10 @@ Result<ExecutedBlock> Executor::Run(const chain::Block& block, const Hash256& pa
         }
         const std::string nonce_key = NonceKey(body->sender);
         const uint64_t last = DecodeNonce(block_state.Get(nonce_key));
-        if (body->nonce <= last) {
+        if (body->nonce != last + 1) {
             return InvalidArgument(tx_where + ": nonce " + std::to_string(body->nonce) +
-                                   " replayed (last " + std::to_string(last) + ")");
+                                   (body->nonce <= last ? " replayed" : " leaves a gap") +
+                                   " (last " + std::to_string(last) + ")");
         }
         block_state.Put(nonce_key, EncodeNonce(body->nonce));
 
@@ -274,6 +275,7 @@ Result<ExecutedBlock> Executor::Run(const chain::Block& block, const Hash256& pa
                 ctx.height = block.header.height;
                 ctx.block_timestamp_ms = block.header.timestamp_ms;
                 ctx.tx_index = static_cast<uint32_t>(i);
+                ctx.validation = m_opt.validation;
                 result = contract->Call(ctx, call.method(), AsBytes(call.args()), tx_state);
                 break;
             }

@@ -5,7 +5,7 @@
 //   TX_STATE_PUT      payload StatePut {key, value}: writes "kv/<key>" (tools and tests)
 //   TX_CONTRACT_CALL  payload ContractCall {contract, method, args}: contracts::Registry
 // Per transaction, before the contract runs: body well formed, chain id, SM2 signature (once per
-// node: hashes in the VerifiedCache are trusted), nonce strictly above the sender's last one.
+// node: hashes in the VerifiedCache are trusted), nonce exactly one above the sender's last one.
 // Those failures make the whole block invalid (a correct primary never proposes them). A
 // contract that fails only fails its transaction: its writes are discarded, the receipt
 // carries the status code and message, and the nonce still advances (no replay).
@@ -38,6 +38,9 @@ struct ExecutorOptions {
     std::string chain_id;
     uint64_t max_clock_skew_ms = 30000;  // proposals further in the future are refused
     std::function<uint64_t()> now_ms;    // wall clock in ms since the epoch (injected)
+    // The chain validation key handed to contracts (CallContext::validation); nullptr when the
+    // node holds none. Not owned; must outlive the executor.
+    const contracts::ValidationOpener* validation = nullptr;
 };
 
 // What executing one block produced.
@@ -55,6 +58,26 @@ inline constexpr std::string_view kKvPrefix = "kv/";
 // `writes`. Every node builds the same one from the same genesis file.
 chain::Block MakeGenesisBlock(const std::string& chain_id, uint64_t timestamp_ms,
                               const chain::WriteSet& writes);
+
+// Committed state as a read-only StateView (contract queries, the owner's delivery). Writes
+// are ignored. Safe on any thread: the ChainStore serves concurrent reads.
+class CommittedStateView final : public contracts::StateView {
+public:
+    explicit CommittedStateView(const storage::ChainStore& store) : m_store(store) {}
+    std::optional<Bytes> Get(std::string_view key) const override {
+        auto v = m_store.GetState(key);
+        return v.ok() ? *v : std::nullopt;
+    }
+    void Put(std::string_view, ByteView) override {}
+    void Delete(std::string_view) override {}
+    void Scan(std::string_view prefix,
+              const std::function<bool(std::string_view, ByteView)>& fn) const override {
+        (void)m_store.ScanState(prefix, fn);
+    }
+
+private:
+    const storage::ChainStore& m_store;
+};
 
 class Executor : public consensus::Application {
 public:

@@ -44,8 +44,10 @@ int RunInitCluster(const Flags& flags) {
     std::printf("  genesis     %s (time %llu ms", summary->genesis_file.c_str(),
                 static_cast<unsigned long long>(summary->genesis_time_ms));
     if (!options.genesis_file.empty()) {
-        std::printf(", %zu organisation keys filled from %s", summary->genesis_keys_filled,
-                    options.genesis_file.c_str());
+        std::printf(", %zu organisation keys filled from %s; chain validation key wrapped for "
+                    "%zu validators",
+                    summary->genesis_keys_filled, options.genesis_file.c_str(),
+                    summary->validation_keys_wrapped);
     }
     std::printf(")\n  start with  meterchaind --config %s/node<i>/node.json\n",
                 options.out_dir.c_str());

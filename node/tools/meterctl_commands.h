@@ -23,5 +23,9 @@ int RunGetTx(const Flags& flags);
 int RunGetBlock(const Flags& flags);
 int RunLoad(const Flags& flags);
 int RunDemo(const Flags& flags);
+// meterctl_secdata.cpp
+int RunSecdataUpload(const Flags& flags);
+int RunSecdataCredential(const Flags& flags);
+int RunSecdataRequest(const Flags& flags);
 
 }  // namespace meterchain::tools

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -20,11 +21,13 @@
 #include "contracts/governance.h"
 #include "contracts/offchain.h"
 #include "contracts/records.h"
+#include "contracts/validation_key.h"
 #include "contracts/validity.h"
 #include "node/base/codec.h"
 #include "node/client/client.h"
 #include "node/config/config.h"
 #include "node/tools/meterctl_commands.h"
+#include "node/tools/meterctl_remote.h"
 #include "proto/metrology.pb.h"
 
 namespace meterchain::tools {
@@ -32,40 +35,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Committed state of a node, read through the client API (state holds only digests and
-// ciphertext, so reading it remotely discloses nothing).
-class RemoteState final : public contracts::StateView {
-public:
-    explicit RemoteState(const client::Client& c) : m_client(c) {}
-    std::optional<Bytes> Get(std::string_view key) const override {
-        auto v = m_client.Query("state", "raw", AsBytes(key));
-        if (!v.ok()) return std::nullopt;
-        return *v;
-    }
-    void Put(std::string_view, ByteView) override {}
-    void Delete(std::string_view) override {}
-    void Scan(std::string_view prefix,
-              const std::function<bool(std::string_view, ByteView)>& fn) const override {
-        auto v = m_client.Query("state", "scan", AsBytes(prefix));
-        if (!v.ok()) return;
-        codec::Reader r(*v);
-        uint32_t n = 0;
-        if (!r.U32(n)) return;
-        for (uint32_t i = 0; i < n; ++i) {
-            std::string k;
-            Bytes value;
-            if (!r.Text(k) || !r.Blob(value)) return;
-            if (!fn(k, value)) return;
-        }
-    }
-
-private:
-    const client::Client& m_client;
-};
-
 struct Org {
     std::string name;
     std::string client_address;
+    std::optional<crypto::Sm2PrivateKey> key;
     std::unique_ptr<crypto::Sm2Signer> signer;
 };
 
@@ -84,21 +57,6 @@ std::string FieldOf(const std::string& json, const std::string& name) {
     if (at == std::string::npos) return "";
     at += needle.size();
     return json.substr(at, json.find('"', at) - at);
-}
-
-uint64_t NextNonce(const client::Client& c, const crypto::Signer& s) {
-    auto last = c.Query("state", "nonce", s.PublicKey());
-    uint64_t n = 0;
-    if (last.ok() && last->size() == 8) {
-        for (uint8_t b : *last) n = (n << 8) | b;
-    }
-    return n + 1;
-}
-
-uint64_t NowMs() {
-    return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                     std::chrono::system_clock::now().time_since_epoch())
-                                     .count());
 }
 
 // Uploads one batch through the Validity contract and returns its stored result.
@@ -166,6 +124,7 @@ int RunDemo(const Flags& flags) {
         Org o;
         o.name = cfg->name();
         o.client_address = cfg->client_listen();
+        o.key = *key;
         o.signer = std::make_unique<crypto::Sm2Signer>(std::move(*key));
         chain_id = cfg->chain_id();
         addresses.push_back(o.client_address);
@@ -178,6 +137,13 @@ int RunDemo(const Flags& flags) {
     RemoteState state(utility_client);
     auto rules = contracts::LoadCurrentRuleSet(state);
     if (!rules.ok()) return Fail(rules.status());
+    // Each uploader unwraps its copy of the chain validation key with its own SM2 key: public
+    // records travel sealed, and the Validity contract opens them with the same key on every
+    // node (docs/CONTRACTS.md, "Validation key").
+    auto utility_k = contracts::LoadValidationKey(state, "utility", *orgs.at("utility").key);
+    if (!utility_k.ok()) return Fail(utility_k.status());
+    auto institute_k = contracts::LoadValidationKey(state, "institute", *orgs.at("institute").key);
+    if (!institute_k.ok()) return Fail(institute_k.status());
 
     // Verification results and the meters they belong to.
     auto results = ReadLines(data / "verification-results.jsonl");
@@ -218,7 +184,7 @@ int RunDemo(const Flags& flags) {
         auto rec = contracts::ParseRecordJson(v1::RECORD_METER_ASSET, line);
         if (!rec.ok()) return Fail(rec.status());
         auto sub = contracts::BuildRecordSubmission(state, chain_id, v1::RECORD_METER_ASSET, **rec,
-                                                    &utility_vault);
+                                                    &utility_vault, &*utility_k);
         if (!sub.ok()) return Fail(sub.status());
         meter_subs.push_back(std::move(*sub));
     }
@@ -235,7 +201,7 @@ int RunDemo(const Flags& flags) {
         auto rec = contracts::ParseRecordJson(v1::RECORD_VERIFICATION_RESULT, line);
         if (!rec.ok()) return Fail(rec.status());
         auto sub = contracts::BuildRecordSubmission(state, chain_id, v1::RECORD_VERIFICATION_RESULT,
-                                                    **rec, &institute_vault);
+                                                    **rec, &institute_vault, &*institute_k);
         if (!sub.ok()) return Fail(sub.status());
         result_subs.push_back(std::move(*sub));
     }

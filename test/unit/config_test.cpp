@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include <google/protobuf/util/json_util.h>
+#include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -13,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "contracts/validation_key.h"
 #include "node/base/bytes.h"
 #include "node/config/cluster_init.h"
 #include "node/config/config.h"
@@ -619,4 +621,79 @@ TEST_CASE("init-cluster without a genesis writes an empty object and refuses a u
     options.genesis_file = dir / "absent-genesis.json";
     CHECK(InitCluster(options).status().code() == StatusCode::kNotFound);
     CHECK_FALSE(fs::exists(dir / "other"));  // removed again after the failure
+}
+
+// ---- chain validation key in the genesis ----
+
+TEST_CASE("genesis members are set in place or appended in the document's layout") {
+    const std::string doc = "{\n  \"organisations\": [],\n  \"validationKeys\": [1]\n}\n";
+    auto out =
+        SetTopLevelMembers(doc, R"({"validationKeys":[{"org":"a"}],"validationKeyCheck":"AA=="})");
+    REQUIRE(out.ok());
+    CHECK(*out == "{\n  \"organisations\": [],\n  \"validationKeys\": [{\"org\":\"a\"}],\n"
+                  "  \"validationKeyCheck\": \"AA==\"\n}\n");
+    auto inline_doc = SetTopLevelMembers(R"({"a": 1})", R"({"b":2})");
+    REQUIRE(inline_doc.ok());
+    CHECK(*inline_doc == R"({"a": 1, "b": 2})");
+    auto empty = SetTopLevelMembers("{}", R"({"b":2,"c":3})");
+    REQUIRE(empty.ok());
+    CHECK(*empty == R"({"b": 2, "c": 3})");
+    CHECK(SetTopLevelMembers("[1]", "{}").status().code() == StatusCode::kInvalidArgument);
+    CHECK(SetTopLevelMembers("{}", "{").status().code() == StatusCode::kInvalidArgument);
+}
+
+TEST_CASE("init-cluster wraps one chain validation key for every node and writes K nowhere") {
+    TempDir dir;
+    const std::string genesis_in = dir / "genesis-in.json";
+    WriteText(genesis_in, "{\"organisations\": [{\"name\": \"utility\"}]}\n");
+    ClusterOptions options;
+    options.nodes = 4;
+    options.out_dir = dir / "cluster";
+    options.base_port = 9300;
+    options.genesis_file = genesis_in;
+    const auto summary = InitCluster(options);
+    REQUIRE(summary.ok());
+    CHECK(summary->validation_keys_wrapped == 4);
+    const std::string text = *ReadFileToString(dir / "cluster/genesis.json");
+    v1::ContractsGenesis genesis;
+    google::protobuf::util::JsonParseOptions lenient;
+    lenient.ignore_unknown_fields = true;
+    REQUIRE(google::protobuf::util::JsonStringToMessage(text, &genesis, lenient).ok());
+    REQUIRE(genesis.validation_keys_size() == 4);
+    REQUIRE(genesis.validation_key_check().size() == 32);
+    Bytes k0;
+    for (int i = 0; i < 4; ++i) {
+        const auto& node = summary->nodes[static_cast<size_t>(i)];
+        INFO(node.identity.name);
+        CHECK(genesis.validation_keys(i).org() == node.identity.name);
+        auto key = LoadSm2KeyFile(node.dir + "/sm2.key");
+        REQUIRE(key.ok());
+        auto k = contracts::UnwrapValidationKey(genesis.validation_keys(i),
+                                                AsBytes(genesis.validation_key_check()), *key);
+        REQUIRE(k.ok());
+        auto raw = key->Decrypt(AsBytes(genesis.validation_keys(i).wrapped()));
+        REQUIRE(raw.ok());
+        if (i == 0) k0 = *raw;
+        CHECK(*raw == k0);  // one K for all
+        // Another node's key does not unwrap this copy.
+        const auto& next = summary->nodes[static_cast<size_t>((i + 1) % 4)];
+        auto other = LoadSm2KeyFile(next.dir + "/sm2.key");
+        REQUIRE(other.ok());
+        CHECK_FALSE(contracts::UnwrapValidationKey(genesis.validation_keys(i),
+                                                   AsBytes(genesis.validation_key_check()), *other)
+                        .ok());
+    }
+    // K in clear (hex or base64) is in no file of the cluster.
+    std::string k_b64(64, '\0');
+    k_b64.resize(static_cast<size_t>(
+        EVP_EncodeBlock(reinterpret_cast<unsigned char*>(k_b64.data()), k0.data(),
+                        static_cast<int>(k0.size()))));
+    for (const auto& entry : fs::recursive_directory_iterator(dir / "cluster")) {
+        if (!entry.is_regular_file()) continue;
+        const std::string content = *ReadFileToString(entry.path().string());
+        INFO(entry.path());
+        CHECK(content.find(k_b64) == std::string::npos);
+        CHECK(content.find(ToHex(k0)) == std::string::npos);
+        CHECK(content.find(std::string(k0.begin(), k0.end())) == std::string::npos);
+    }
 }

@@ -215,7 +215,7 @@ void ClearField(pb::Message& m, const std::string& json_name) {
     FAIL("no field " << json_name);
 }
 
-TestChain::TestChain() {
+TestChain::TestChain(bool with_validation_keys) {
     auto parsed = ParseContractsGenesis(ReadFile(SourcePath("deploy/genesis.json")));
     REQUIRE(parsed.ok());
     genesis = std::move(*parsed);
@@ -235,6 +235,16 @@ TestChain::TestChain() {
     auditor->set_public_key(ToHex(orgs.at("auditor").public_key));
     auditor->add_roles("auditor");
     add_org("outsider");  // never registered
+    if (with_validation_keys) {
+        for (const auto& org : genesis.organisations()) {
+            if (std::find(org.roles().begin(), org.roles().end(), "validator") == org.roles().end())
+                continue;
+            auto wrapped = validation_key.WrapFor(org.name(), orgs.at(org.name()).public_key);
+            REQUIRE(wrapped.ok());
+            *genesis.add_validation_keys() = *wrapped;
+        }
+        genesis.set_validation_key_check(ToString(validation_key.KeyCheck()));
+    }
 
     Status st = ApplyContractsGenesis(genesis, state);
     INFO(st.ToString());
@@ -253,6 +263,7 @@ Status TestChain::CallOn(StateView& base, const std::string& org, std::string_vi
     ctx.tx_hash = crypto::Sm3("tx/" + std::to_string(++m_tx_counter));
     ctx.height = ++height;
     ctx.block_timestamp_ms = (now_ms += 1000);
+    ctx.validation = node_validation;
     if (tx_hash != nullptr) *tx_hash = ctx.tx_hash;
 
     OverlayState overlay(base);
@@ -302,7 +313,7 @@ OffchainVault& TestChain::vault(const std::string& org) {
 
 v1::RecordSubmission TestChain::Submit(const std::string& owner, RecordType type,
                                        const pb::Message& record) {
-    auto sub = BuildRecordSubmission(state, chain_id, type, record, &vault(owner));
+    auto sub = BuildRecordSubmission(state, chain_id, type, record, &vault(owner), &validation_key);
     INFO(sub.status().ToString());
     REQUIRE(sub.ok());
     return *sub;

@@ -15,6 +15,7 @@
 #include "contracts/contract.h"
 #include "contracts/offchain.h"
 #include "contracts/records.h"
+#include "contracts/validation_key.h"
 #include "node/crypto/signer.h"
 #include "node/crypto/sm.h"
 #include "proto/metrology.pb.h"
@@ -53,7 +54,9 @@ class TestChain {
 public:
     // Orgs: utility, regulator, third-party, institute (from deploy/genesis.json) plus
     // "auditor" (registered, roles ["auditor"], no permissions) and an unregistered "outsider".
-    TestChain();
+    // The genesis carries the chain validation key wrapped for every validator organisation, as
+    // `meterctl init-cluster` writes it, unless `with_validation_keys` is false.
+    explicit TestChain(bool with_validation_keys = true);
 
     v1::ContractsGenesis genesis;
     MemoryState state;
@@ -64,6 +67,10 @@ public:
     uint64_t height = 1;
     uint64_t now_ms = 1'710'000'000'000;
     std::vector<Bytes> payloads;  // every contract-call payload submitted
+    // The chain validation key K; uploaders seal with it (Submit).
+    ValidationKey validation_key = ValidationKey::Generate();
+    // What every executing "node" passes in CallContext::validation (tests swap it).
+    const ValidationOpener* node_validation = &validation_key;
 
     const Org& org(const std::string& name) const { return orgs.at(name); }
 

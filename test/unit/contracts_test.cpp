@@ -56,6 +56,18 @@ std::string IdOf(RecordType type, const pb::Message& m) {
     return *id;
 }
 
+// A public submission like `like` (same readers) whose sealed plaintext is `content`, any bytes,
+// sealed for record id `id` and enveloped under the chain validation key.
+v1::RecordSubmission SealRaw(const TestChain& chain, const v1::RecordSubmission& like,
+                             ByteView content, const std::string& id) {
+    Bytes key = crypto::RandomBytes(crypto::kSealKeySize);
+    auto s = like;
+    s.set_sealed(ToString(crypto::Seal(key, content, RecordAad(chain.chain_id, like.type(), id))));
+    s.set_validation_envelope(ToString(chain.validation_key.Seal(
+        EncodeValidationEnvelope(key, id), ValidationAad(chain.chain_id, like.type()))));
+    return s;
+}
+
 v1::GovernanceAction PermissionAction(const std::string& role, RecordType type, bool write,
                                       bool read) {
     v1::GovernanceAction a;
@@ -136,6 +148,23 @@ TEST_CASE("genesis: errors name the bad field", "[contracts][genesis]") {
         MemoryState s;
         CHECK_THAT(ApplyContractsGenesis(g, s).message(),
                    Catch::Contains("validity.required_validator_signatures"));
+    }
+    SECTION("validation key check without wrapped keys, or the other way round") {
+        auto g = chain.genesis;
+        g.clear_validation_keys();
+        MemoryState s;
+        CHECK_THAT(ApplyContractsGenesis(g, s).message(), Catch::Contains("validation_key_check"));
+        auto h = chain.genesis;
+        h.clear_validation_key_check();
+        MemoryState t;
+        CHECK_THAT(ApplyContractsGenesis(h, t).message(), Catch::Contains("validation_key_check"));
+    }
+    SECTION("a validation key holder listed twice") {
+        auto g = chain.genesis;
+        *g.add_validation_keys() = g.validation_keys(0);
+        MemoryState s;
+        CHECK_THAT(ApplyContractsGenesis(g, s).message(),
+                   Catch::Contains("validation_keys[4]") && Catch::Contains("duplicate"));
     }
     SECTION("institution operated by an unknown organisation") {
         auto g = chain.genesis;
@@ -534,6 +563,7 @@ TEST_CASE("validity: the sample data set validates and only ciphertext reaches s
           "[contracts][validity]") {
     TestChain chain;
     std::vector<v1::RecordSubmission> meters, results;
+    Bytes first_result;  // serialized plaintext of the first verification result
     for (const auto& line : ReadLines("test/data/meters.jsonl")) {
         auto m = ParseRecordJson(v1::RECORD_METER_ASSET, line);
         REQUIRE(m.ok());
@@ -544,6 +574,7 @@ TEST_CASE("validity: the sample data set validates and only ciphertext reaches s
         auto r = ParseRecordJson(v1::RECORD_VERIFICATION_RESULT, line);
         REQUIRE(r.ok());
         unqualified += static_cast<v1::VerificationResult&>(**r).veri_result() == "不合格";
+        if (first_result.empty()) first_result = SerializeProto(**r);
         results.push_back(chain.Submit("institute", v1::RECORD_VERIFICATION_RESULT, **r));
     }
     CHECK(unqualified == 3);
@@ -559,8 +590,77 @@ TEST_CASE("validity: the sample data set validates and only ciphertext reaches s
     for (const auto& [key, value] : chain.state.data()) {
         CHECK(key.find(bar) == std::string::npos);
         CHECK_FALSE(Contains(value, AsBytes(bar)));
-        CHECK_FALSE(Contains(value, AsBytes(results[0].content())));
+        CHECK_FALSE(Contains(value, first_result));
     }
+}
+
+TEST_CASE("validity: public records travel sealed, no field value is in any transaction",
+          "[contracts][validity][storage]") {
+    TestChain chain;
+    std::vector<v1::RecordSubmission> meters, results;
+    std::vector<std::string> values;  // every non-trivial field value of every record
+    auto collect = [&](const pb::Message& m) {
+        const pb::Descriptor* d = m.GetDescriptor();
+        for (int i = 0; i < d->field_count(); ++i) {
+            const auto* f = d->field(i);
+            if (f->is_repeated() || f->cpp_type() != pb::FieldDescriptor::CPPTYPE_STRING) continue;
+            std::string v = m.GetReflection()->GetString(m, f);
+            if (v.size() >= 6) values.push_back(std::move(v));  // ids, dates, names
+        }
+    };
+    for (const auto& line : ReadLines("test/data/meters.jsonl")) {
+        auto m = ParseRecordJson(v1::RECORD_METER_ASSET, line);
+        REQUIRE(m.ok());
+        collect(**m);
+        meters.push_back(chain.Submit("utility", v1::RECORD_METER_ASSET, **m));
+    }
+    std::vector<Bytes> plaintexts;
+    for (const auto& line : ReadLines("test/data/verification-results.jsonl")) {
+        auto r = ParseRecordJson(v1::RECORD_VERIFICATION_RESULT, line);
+        REQUIRE(r.ok());
+        collect(**r);
+        plaintexts.push_back(SerializeProto(**r));
+        results.push_back(chain.Submit("institute", v1::RECORD_VERIFICATION_RESULT, **r));
+    }
+    for (const auto& sub : results) {
+        CHECK(sub.content().empty());
+        CHECK_FALSE(sub.validation_envelope().empty());
+    }
+    CHECK(chain.Upload("utility", meters).valid());
+    CHECK(chain.Upload("institute", results).valid());
+    REQUIRE(values.size() > 100);
+    REQUIRE(chain.payloads.size() == 2);
+    // CON-3 for the transactions themselves: neither a bar code, a task number, any other field
+    // value nor a whole serialized record appears in the signed payloads (hence in any block).
+    const std::string bar = "1230001008100035600000";
+    const std::string task = static_cast<const v1::VerificationResult&>(
+                                 **ParseRecordJson(v1::RECORD_VERIFICATION_RESULT,
+                                                   ReadLines("test/data/verification-results.jsonl")
+                                                       .at(0)))
+                                 .veri_task_no();
+    REQUIRE(task.size() == 16);
+    for (const auto& payload : chain.payloads) {
+        CHECK_FALSE(Contains(payload, AsBytes(bar)));
+        CHECK_FALSE(Contains(payload, AsBytes(task)));
+        for (const auto& v : values) {
+            INFO("field value " << v);
+            CHECK_FALSE(Contains(payload, AsBytes(v)));
+        }
+        for (const auto& p : plaintexts) CHECK_FALSE(Contains(payload, p));
+    }
+    // The node-side check found exactly the stored digests of the plaintext.
+    auto stored = chain.Query(kValidityContract, "Record", [&] {
+        v1::QueryArgs q;
+        q.set_record_type(v1::RECORD_VERIFICATION_RESULT);
+        auto r = ParseRecordJson(v1::RECORD_VERIFICATION_RESULT,
+                                 ReadLines("test/data/verification-results.jsonl").at(0));
+        q.set_id(IdOf(v1::RECORD_VERIFICATION_RESULT, **r));
+        return q;
+    }());
+    REQUIRE(stored.ok());
+    v1::StoredRecord rec;
+    REQUIRE(rec.ParseFromArray(stored->data(), static_cast<int>(stored->size())));
+    CHECK(ToBytes(rec.digest()) == ToBytes(crypto::Sm3(plaintexts.at(0))));
 }
 
 TEST_CASE("validity: a mixed batch yields the exact result set, only valid records are stored",
@@ -598,10 +698,13 @@ TEST_CASE("validity: a mixed batch yields the exact result set, only valid recor
     // Record 12: a meter asset, which the institute may not write.
     subs.push_back(chain.Submit("institute", v1::RECORD_METER_ASSET,
                                 *SampleRecord(v1::RECORD_METER_ASSET, 13)));
-    // Record 13: content that does not parse as the declared type.
-    auto garbage = chain.Submit("institute", vr, *base(14));
-    garbage.set_content("\xff\xff\xff");
-    subs.push_back(garbage);
+    // Record 13: sealed content that does not parse as the declared type.
+    subs.push_back(SealRaw(chain, chain.Submit("institute", vr, *base(14)),
+                           AsBytes(std::string("\xff\xff\xff")), IdOf(vr, *base(14))));
+    // Record 14: a valid record that also carries its plaintext in clear (CON-3).
+    auto clear = chain.Submit("institute", vr, *base(15));
+    clear.set_content(ToString(SerializeProto(*base(15))));
+    subs.push_back(clear);
 
     auto result = chain.Upload("institute", subs);
     const std::vector<std::pair<bool, std::string>> expected = {
@@ -619,6 +722,7 @@ TEST_CASE("validity: a mixed batch yields the exact result set, only valid recor
         {false, std::string(kCheckStorage)},
         {false, std::string(kCheckPermission)},
         {false, std::string(kCheckEncoding)},
+        {false, std::string(kCheckStorage)},
     };
     CHECK(Outcomes(result) == expected);
     CHECK_FALSE(result.valid());
@@ -633,6 +737,7 @@ TEST_CASE("validity: a mixed batch yields the exact result set, only valid recor
     for (int i : {2, 3, 5, 6, 7}) CHECK_FALSE(RecordStored(chain, vr, IdOf(vr, *recs[i])));
     CHECK_FALSE(RecordStored(chain, vr, IdOf(vr, *base(11))));
     CHECK_FALSE(RecordStored(chain, vr, IdOf(vr, *base(12))));
+    CHECK_FALSE(RecordStored(chain, vr, IdOf(vr, *base(15))));
 
     // The same record uploaded again later is a duplicate too.
     auto again = chain.Upload("institute", {chain.Submit("institute", vr, *recs[0])});
@@ -754,8 +859,9 @@ TEST_CASE("validity: malformed calls fail the transaction without writes",
 TEST_CASE("validity: a 10,000-record batch costs a linear number of state reads",
           "[contracts][validity][performance]") {
     TestChain chain;
-    // Ciphertext and wrapped keys are taken from one real submission: the contract cannot (and
-    // need not) open them, and 40,000 SM2 encryptions would only slow the test down.
+    // Every record is really sealed and enveloped (the contract opens both), but the wrapped
+    // record keys are taken from one real submission: the contract cannot (and need not) open
+    // them, and 40,000 SM2 encryptions would only slow the test down.
     auto tmpl =
         chain.Submit("utility", v1::RECORD_METER_ASSET, *SampleRecord(v1::RECORD_METER_ASSET, 0));
     auto build = [&](int n, int offset) {
@@ -763,9 +869,11 @@ TEST_CASE("validity: a 10,000-record batch costs a linear number of state reads"
         subs.reserve(n);
         for (int i = 0; i < n; ++i) {
             auto m = SampleRecord(v1::RECORD_METER_ASSET, offset + i);
-            auto s = tmpl;
-            s.set_content(ToString(SerializeProto(*m)));
-            subs.push_back(std::move(s));
+            auto s = BuildPublicSubmission(chain.chain_id, v1::RECORD_METER_ASSET, *m, {},
+                                           chain.validation_key);
+            REQUIRE(s.ok());
+            *s->mutable_wrapped_keys() = tmpl.wrapped_keys();
+            subs.push_back(std::move(*s));
         }
         return chain.MakeSubmission("utility", subs, {"third-party", "regulator"});
     };
@@ -812,4 +920,233 @@ TEST_CASE("validity: execution is deterministic across replicas", "[contracts][v
     CHECK(chain.state.data() == chain.replica.data());
     CHECK(chain::WriteSetDigest(chain.state.writes()) ==
           chain::WriteSetDigest(chain.replica.writes()));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The chain validation key (CON-3 for public records in transactions)
+
+TEST_CASE("validation key: genesis holds only wrapped copies and each validator unwraps its own",
+          "[contracts][validity][genesis]") {
+    TestChain chain;
+    std::string json;
+    REQUIRE(google::protobuf::util::MessageToJsonString(chain.genesis, &json).ok());
+    auto writes = GenesisWrites(json);
+    REQUIRE(writes.ok());
+    MemoryState state;
+    for (const auto& [k, v] : *writes) state.Put(k, *v);
+    Bytes raw_key;  // K itself, to prove it is written nowhere
+    for (const auto& name : {"utility", "regulator", "third-party", "institute"}) {
+        INFO(name);
+        auto k = LoadValidationKey(state, name, chain.org(name).key);
+        REQUIRE(k.ok());
+        CHECK(k->KeyCheck() == chain.validation_key.KeyCheck());
+        // The unwrapped key opens what the chain's K sealed.
+        Bytes sealed = chain.validation_key.Seal(AsBytes(std::string("x")), {});
+        CHECK(k->Open(sealed, {}).ok());
+    }
+    {
+        auto wrapped = state.Get(ValidationKeyStateKey("utility"));
+        REQUIRE(wrapped);
+        v1::WrappedKey w;
+        REQUIRE(w.ParseFromArray(wrapped->data(), static_cast<int>(wrapped->size())));
+        auto plain = chain.org("utility").key.Decrypt(AsBytes(w.wrapped()));
+        REQUIRE(plain.ok());
+        raw_key = *plain;
+    }
+    REQUIRE(raw_key.size() == kValidationKeySize);
+    for (const auto& [k, v] : *writes) CHECK_FALSE(Contains(*v, raw_key));
+    CHECK_FALSE(Contains(AsBytes(json), AsBytes(ToHex(raw_key))));
+
+    // Not a holder, the wrong private key, or a copy of another K: refused, clearly.
+    auto auditor = LoadValidationKey(state, "auditor", chain.org("auditor").key);
+    CHECK(auditor.status().code() == StatusCode::kNotFound);
+    CHECK_THAT(auditor.status().message(), Catch::Contains("not wrapped for 'auditor'"));
+    CHECK(LoadValidationKey(state, "utility", chain.org("regulator").key).status().code() ==
+          StatusCode::kUnauthenticated);
+    auto other = ValidationKey::Generate().WrapFor("utility", chain.org("utility").public_key);
+    REQUIRE(other.ok());
+    state.Put(ValidationKeyStateKey("utility"), SerializeProto(*other));
+    CHECK(LoadValidationKey(state, "utility", chain.org("utility").key).status().code() ==
+          StatusCode::kFailedPrecondition);
+    MemoryState empty;
+    CHECK_THAT(LoadValidationKey(empty, "utility", chain.org("utility").key).status().message(),
+               Catch::Contains("no validation key"));
+}
+
+TEST_CASE("validity: every rule of a public record type is enforced on the sealed record",
+          "[contracts][validity][rules]") {
+    TestChain chain;
+    chain.SeedReferences();
+    int checked = 0;
+    int n = 5000;
+    for (const v1::ValidityRule& rule : chain.genesis.rule_set().rules()) {
+        const RecordType type = rule.record_type();
+        auto policy = FindRecordPolicy(chain.state, type);
+        REQUIRE(policy.ok());
+        if ((*policy)->storage_class() != v1::STORAGE_PUBLIC_ENCRYPTED) continue;
+        INFO("rule " << rule.id());
+        // Only this rule is in force, so the result names it (governance installs a new set).
+        v1::GovernanceAction install;
+        install.mutable_set_rule_set()->set_version(chain.RuleSetVersion() + 1);
+        *install.mutable_set_rule_set()->add_rules() = rule;
+        REQUIRE(ApplyGovernanceAction(chain.state, install).ok());
+        REQUIRE(ApplyGovernanceAction(chain.replica, install).ok());
+
+        auto record = SampleRecord(type, ++n);
+        const std::string id = IdOf(type, *record);
+        std::vector<v1::RecordSubmission> subs;
+        std::string expected = rule.id();
+        const auto& keys = KeyFields(type);
+        if (rule.kind() == v1::RULE_NO_DUPLICATE) {
+            subs.push_back(chain.Submit(WriterOf(type), type, *record));  // then again
+            subs.push_back(chain.Submit(WriterOf(type), type, *record));
+        } else if (rule.kind() == v1::RULE_REQUIRED &&
+                   std::find(keys.begin(), keys.end(), rule.field()) != keys.end()) {
+            // No record id without its key fields: the client refuses to build it, so seal it by
+            // hand; the contract reports the missing key field.
+            auto like = chain.Submit(WriterOf(type), type, *record);
+            ClearField(*record, rule.field());
+            subs.push_back(SealRaw(chain, like, SerializeProto(*record), id));
+            expected = std::string(kCheckIndex);
+        } else {
+            StateRuleEnvironment unused(chain.state, WriterOf(type));
+            Violate(rule, *record, unused, type, id);
+            subs.push_back(chain.Submit(WriterOf(type), type, *record));
+        }
+        for (const auto& sub : subs) CHECK(sub.content().empty());
+        auto result = chain.Upload(WriterOf(type), subs);
+        REQUIRE(result.results_size() == static_cast<int>(subs.size()));
+        const auto& last = result.results(result.results_size() - 1);
+        CHECK_FALSE(last.valid());
+        CHECK(last.rule_id() == expected);
+        CHECK_FALSE(last.reason().empty());
+        ++checked;
+    }
+    CHECK(checked >= 40);
+    CHECK(chain.state.data() == chain.replica.data());
+}
+
+TEST_CASE("validity: a wrong validation key or altered ciphertext makes a public record invalid",
+          "[contracts][validity]") {
+    TestChain chain;
+    chain.SeedReferences();
+    const RecordType vr = v1::RECORD_VERIFICATION_RESULT;
+    auto record = SampleRecord(vr, 31);
+    const std::string id = IdOf(vr, *record);
+    auto upload_one = [&](const v1::RecordSubmission& sub) {
+        auto r = chain.Upload("institute", {sub});
+        REQUIRE(r.results_size() == 1);
+        CHECK_FALSE(RecordStored(chain, vr, id));
+        return r.results(0);
+    };
+    auto flip = [](std::string s, size_t at) {
+        s[at % s.size()] ^= 0x01;
+        return s;
+    };
+
+    SECTION("sealed by the uploader with another key than the chain's") {
+        ValidationKey wrong = ValidationKey::Generate();
+        auto sub = BuildRecordSubmission(chain.state, chain.chain_id, vr, *record,
+                                         &chain.vault("institute"), &wrong);
+        REQUIRE(sub.ok());
+        auto r = upload_one(*sub);
+        CHECK(r.rule_id() == kCheckCiphertext);
+        CHECK_THAT(r.reason(), Catch::Contains("validation envelope does not open"));
+    }
+    SECTION("validation envelope altered") {
+        auto sub = chain.Submit("institute", vr, *record);
+        sub.set_validation_envelope(flip(sub.validation_envelope(), 40));
+        auto r = upload_one(sub);
+        CHECK(r.rule_id() == kCheckCiphertext);
+        CHECK_THAT(r.reason(), Catch::Contains("validation envelope does not open"));
+    }
+    SECTION("sealed record altered") {
+        auto sub = chain.Submit("institute", vr, *record);
+        sub.set_sealed(flip(sub.sealed(), 20));
+        auto r = upload_one(sub);
+        CHECK(r.rule_id() == kCheckCiphertext);
+        CHECK_THAT(r.reason(), Catch::Contains("sealed record does not open"));
+    }
+    SECTION("envelope of another record") {
+        auto sub = chain.Submit("institute", vr, *record);
+        auto other = chain.Submit("institute", vr, *SampleRecord(vr, 32));
+        sub.set_validation_envelope(other.validation_envelope());
+        CHECK(upload_one(sub).rule_id() == kCheckCiphertext);
+    }
+    SECTION("envelope for another record type") {
+        auto sub = chain.Submit("institute", vr, *record);
+        Bytes key = crypto::RandomBytes(crypto::kSealKeySize);
+        Bytes plain = SerializeProto(*record);
+        sub.set_sealed(ToString(crypto::Seal(key, plain, RecordAad(chain.chain_id, vr, id))));
+        sub.set_validation_envelope(ToString(chain.validation_key.Seal(
+            EncodeValidationEnvelope(key, id),
+            ValidationAad(chain.chain_id, v1::RECORD_METER_ASSET))));
+        CHECK(upload_one(sub).rule_id() == kCheckCiphertext);
+    }
+    SECTION("record id in the envelope is not the record's") {
+        auto sub = SealRaw(chain, chain.Submit("institute", vr, *record),
+                           SerializeProto(*record), IdOf(vr, *SampleRecord(vr, 33)));
+        auto r = upload_one(sub);
+        CHECK(r.rule_id() == kCheckCiphertext);
+        CHECK_THAT(r.reason(), Catch::Contains("record id sealed in the validation envelope"));
+    }
+    SECTION("no validation envelope") {
+        auto sub = chain.Submit("institute", vr, *record);
+        sub.clear_validation_envelope();
+        CHECK(upload_one(sub).rule_id() == kCheckStorage);
+    }
+    SECTION("a node holding another key refuses with a clear reason, never crashes") {
+        auto sub = chain.Submit("institute", vr, *record);
+        ValidationKey other = ValidationKey::Generate();
+        chain.node_validation = &other;
+        auto r = upload_one(sub);
+        CHECK(r.rule_id() == kCheckValidationKey);
+        CHECK_THAT(r.reason(), Catch::Contains("not the chain's"));
+        chain.node_validation = &chain.validation_key;
+    }
+    SECTION("a node holding no key refuses with a clear reason") {
+        auto sub = chain.Submit("institute", vr, *record);
+        chain.node_validation = nullptr;
+        auto r = upload_one(sub);
+        CHECK(r.rule_id() == kCheckValidationKey);
+        CHECK_THAT(r.reason(), Catch::Contains("holds no copy of the chain validation key"));
+        chain.node_validation = &chain.validation_key;
+    }
+    SECTION("an envelope changed after the validators signed refuses the whole set") {
+        auto signed_sub = chain.MakeSubmission(
+            "institute", {chain.Submit("institute", vr, *record)}, {"third-party", "regulator"});
+        signed_sub.mutable_records(0)->set_validation_envelope(
+            flip(signed_sub.records(0).validation_envelope(), 40));
+        Hash256 tx;
+        REQUIRE(chain.Call("institute", kValidityContract, "Validity", signed_sub, &tx).ok());
+        v1::QueryArgs q;
+        q.set_id(ToHex(tx));
+        auto bytes = chain.Query(kValidityContract, "Result", q);
+        REQUIRE(bytes.ok());
+        v1::ValidityResult r;
+        REQUIRE(r.ParseFromArray(bytes->data(), static_cast<int>(bytes->size())));
+        CHECK(r.results(0).rule_id() == kCheckSignatures);
+    }
+    // The untouched submission is accepted afterwards: nothing above consumed the record id.
+    CHECK(chain.Upload("institute", {chain.Submit("institute", vr, *record)}).valid());
+}
+
+TEST_CASE("validity: without a chain validation key, public records are refused, digest-only pass",
+          "[contracts][validity]") {
+    TestChain chain(/*with_validation_keys=*/false);
+    CHECK_FALSE(ChainValidationKeyCheck(chain.state).has_value());
+    auto meter = chain.Submit("utility", v1::RECORD_METER_ASSET,
+                              *SampleRecord(v1::RECORD_METER_ASSET, 0));
+    auto r = chain.Upload("utility", {meter});
+    CHECK_FALSE(r.valid());
+    CHECK(r.results(0).rule_id() == kCheckValidationKey);
+    CHECK_THAT(r.results(0).reason(), Catch::Contains("the chain has no validation key"));
+    // A node without a key gives the same answer as one with a key here: deterministic.
+    CHECK(chain.state.data() == chain.replica.data());
+    // Digest-only records do not need the key (no references are checked on undisclosed data).
+    auto eval = SampleRecord(v1::RECORD_CALIBRATION_EVALUATION, 0);
+    auto digest_only = chain.Upload(
+        "utility", {chain.Submit("utility", v1::RECORD_CALIBRATION_EVALUATION, *eval)});
+    INFO(digest_only.results(0).rule_id() << " " << digest_only.results(0).reason());
+    CHECK(digest_only.results(0).rule_id() != kCheckValidationKey);
 }
