@@ -61,6 +61,32 @@ Result<Hash256> Client::Submit(const chain::Transaction& tx) const {
     return *hash;
 }
 
+std::vector<Result<Hash256>> Client::SubmitMany(
+    const std::vector<const chain::Transaction*>& txs) const {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(After(kCallTimeoutMs));
+    v1::SubmitBatchRequest req;
+    for (const auto* tx : txs) *req.add_transactions() = chain::ToProto(*tx);
+    v1::SubmitBatchResponse resp;
+    auto s = m_stub->SubmitTransactions(&ctx, req, &resp);
+    std::vector<Result<Hash256>> out;
+    if (!s.ok()) {
+        out.assign(txs.size(), FromGrpc(s, m_address));
+        return out;
+    }
+    for (const auto& r : resp.results()) {
+        if (r.code() == 0) {
+            auto hash = HashFromBytes(AsBytes(r.tx_hash()));
+            out.push_back(hash ? Result<Hash256>(*hash) : Result<Hash256>(Internal("bad hash")));
+        } else {
+            out.push_back(FromGrpc(grpc::Status(static_cast<grpc::StatusCode>(r.code()), r.error()),
+                                   m_address));
+        }
+    }
+    while (out.size() < txs.size()) out.push_back(Internal("server answered too few results"));
+    return out;
+}
+
 Result<v1::TxStatus> Client::GetTransaction(const Hash256& tx_hash) const {
     grpc::ClientContext ctx;
     ctx.set_deadline(After(kCallTimeoutMs));

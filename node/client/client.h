@@ -11,6 +11,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "node/base/status.h"
 #include "node/chain/types.h"
@@ -26,6 +27,9 @@ public:
 
     const std::string& address() const { return m_address; }
     Result<Hash256> Submit(const chain::Transaction& tx) const;
+    // Up to 1000 transactions in one call; one result per transaction, in order (an error for
+    // the whole call is repeated for each).
+    std::vector<Result<Hash256>> SubmitMany(const std::vector<const chain::Transaction*>& txs) const;
     Result<v1::TxStatus> GetTransaction(const Hash256& tx_hash) const;
     // Waits up to timeout_ms on the server for the transaction to commit (state COMMITTED or
     // FAILED); PENDING/UNKNOWN when it did not in time.

@@ -71,6 +71,32 @@ grpc::Status ClientService::SubmitTransaction(grpc::ServerContext*, const v1::Su
     return grpc::Status::OK;
 }
 
+grpc::Status ClientService::SubmitTransactions(grpc::ServerContext*,
+                                               const v1::SubmitBatchRequest* req,
+                                               v1::SubmitBatchResponse* resp) {
+    constexpr int kMaxBatch = 1000;
+    if (req->transactions_size() > kMaxBatch) {
+        return {grpc::StatusCode::INVALID_ARGUMENT,
+                "at most " + std::to_string(kMaxBatch) + " transactions per call, got " +
+                    std::to_string(req->transactions_size())};
+    }
+    if (m_node.stopping()) return {grpc::StatusCode::UNAVAILABLE, "node is shutting down"};
+    std::vector<chain::Transaction> txs;
+    txs.reserve(static_cast<size_t>(req->transactions_size()));
+    for (const auto& tx : req->transactions()) txs.push_back(chain::FromProto(tx));
+    for (auto& r : m_node.SubmitMany(std::move(txs))) {
+        auto* out = resp->add_results();
+        if (r.ok()) {
+            out->set_tx_hash(ToString(*r));
+        } else {
+            const grpc::Status g = ToGrpc(r.status());
+            out->set_code(static_cast<uint32_t>(g.error_code()));
+            out->set_error(g.error_message());
+        }
+    }
+    return grpc::Status::OK;
+}
+
 grpc::Status ClientService::GetTransaction(grpc::ServerContext*, const v1::TxQuery* req,
                                            v1::TxStatus* resp) {
     auto hash = HashArg(req->tx_hash());

@@ -16,6 +16,8 @@ public:
 
     grpc::Status SubmitTransaction(grpc::ServerContext*, const v1::SubmitRequest*,
                                    v1::SubmitResponse*) override;
+    grpc::Status SubmitTransactions(grpc::ServerContext*, const v1::SubmitBatchRequest*,
+                                    v1::SubmitBatchResponse*) override;
     grpc::Status GetTransaction(grpc::ServerContext*, const v1::TxQuery*,
                                 v1::TxStatus*) override;
     grpc::Status WaitForCommit(grpc::ServerContext*, const v1::TxQuery*, v1::TxStatus*) override;

@@ -256,21 +256,60 @@ Result<Hash256> Node::Submit(chain::Transaction tx) {
                       [&] { promise.set_value(CheckTransaction(tx)); });
     auto body = checked.get();
     if (!body.ok()) return body.status();
+    auto hash = Admit(std::move(tx), *body);
+    if (hash.ok()) PostPropose();
+    return hash;
+}
+
+std::vector<Result<Hash256>> Node::SubmitMany(std::vector<chain::Transaction> txs) {
+    std::vector<Result<Hash256>> out;
+    if (m_stopping.load()) {
+        out.assign(txs.size(), FailedPrecondition("node is shutting down"));
+        return out;
+    }
+    // One job per pool thread, each checking a contiguous share.
+    std::vector<Result<chain::TxBody>> bodies(txs.size(), Internal("not checked"));
+    const size_t threads = std::max<size_t>(1, std::min<size_t>(txs.size(), 8));
+    std::vector<std::promise<void>> done(threads);
+    for (size_t t = 0; t < threads; ++t) {
+        boost::asio::post(*m_verify_pool, [&, t] {
+            for (size_t i = t; i < txs.size(); i += threads) bodies[i] = CheckTransaction(txs[i]);
+            done[t].set_value();
+        });
+    }
+    for (auto& d : done) d.get_future().wait();
+    out.reserve(txs.size());
+    bool admitted = false;
+    for (size_t i = 0; i < txs.size(); ++i) {
+        if (!bodies[i].ok()) {
+            out.push_back(bodies[i].status());
+            continue;
+        }
+        out.push_back(Admit(std::move(txs[i]), *bodies[i]));
+        admitted |= out.back().ok();
+    }
+    if (admitted) PostPropose();
+    return out;
+}
+
+Result<Hash256> Node::Admit(chain::Transaction tx, const chain::TxBody& body) {
     if (m_store->FindTransaction(tx.Hash()).ok()) {
         return Status(StatusCode::kAlreadyExists, "transaction is already committed");
     }
     const chain::Transaction copy = tx;
-    auto hash = m_mempool->Add(std::move(tx), *body);
+    auto hash = m_mempool->Add(std::move(tx), body);
     if (!hash.ok()) return hash.status();
     m_transport->BroadcastTx(copy);
-    if (!m_propose_posted.exchange(true)) {
-        boost::asio::post(m_io, [this] {
-            m_propose_posted.store(false);
-            MaybePropose(false);
-            Drain();
-        });
-    }
     return hash;
+}
+
+void Node::PostPropose() {
+    if (m_propose_posted.exchange(true)) return;
+    boost::asio::post(m_io, [this] {
+        m_propose_posted.store(false);
+        MaybePropose(false);
+        Drain();
+    });
 }
 
 void Node::OnPeerTx(uint32_t from, chain::Transaction tx) {

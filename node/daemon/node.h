@@ -75,6 +75,9 @@ public:
     // kAlreadyExists (duplicate), kResourceExhausted (mempool full), kFailedPrecondition
     // (shutting down).
     Result<Hash256> Submit(chain::Transaction tx);
+    // Submit for many transactions: signatures are checked in parallel on the pool; one
+    // result per transaction, in order.
+    std::vector<Result<Hash256>> SubmitMany(std::vector<chain::Transaction> txs);
     // Waits until the committed height reaches beyond `seen_height` or the deadline passes.
     // Returns the committed height then.
     uint64_t WaitForHeight(uint64_t seen_height, std::chrono::steady_clock::time_point deadline);
@@ -98,6 +101,9 @@ private:
     void ApplyCommitted(const chain::Block& block);
     void Serve(const consensus::ServeRequest& request);
     void PublishSnapshot();
+    // Admits a checked transaction to the mempool and gossips it.
+    Result<Hash256> Admit(chain::Transaction tx, const chain::TxBody& body);
+    void PostPropose();
     // Parses and verifies (or trusts the cache); the body on success.
     Result<chain::TxBody> CheckTransaction(const chain::Transaction& tx);
 

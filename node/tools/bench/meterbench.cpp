@@ -208,7 +208,7 @@ public:
         : m_nodes(std::move(nodes)), m_chain_id(std::move(chain_id)) {}
 
     // Open-loop load at `rate` tx/s for `duration_s`; waits for the stragglers.
-    RunResult Run(double rate, double duration_s, int senders, uint64_t seed) {
+    RunResult Run(double rate, double duration_s, int senders, uint64_t seed, size_t batch) {
         const size_t total = static_cast<size_t>(rate * duration_s);
         std::vector<std::unique_ptr<crypto::Sm2Signer>> keys;
         for (int i = 0; i < senders; ++i) {
@@ -284,16 +284,37 @@ public:
                 clients.push_back(std::make_unique<client::Client>(
                     m_nodes[static_cast<size_t>(w) % m_nodes.size()].client_address));
             }
+            for (size_t i = 0; i < total; ++i) {
+                scheduled[i] = t0 + std::chrono::nanoseconds(
+                                        static_cast<int64_t>(1e9 * static_cast<double>(i) / rate));
+            }
             for (int w = 0; w < workers; ++w) {
                 pool.emplace_back([&, w] {
                     // A sender's transactions stay on one worker, so its nonces arrive in order.
-                    for (size_t i = static_cast<size_t>(w); i < total; i += workers) {
-                        scheduled[i] = t0 + std::chrono::nanoseconds(static_cast<int64_t>(
-                                                1e9 * static_cast<double>(i) / rate));
-                        std::this_thread::sleep_until(scheduled[i]);  // the offered schedule
-                        auto r = clients[static_cast<size_t>(w)]->Submit(txs[i]);
-                        submitted.fetch_add(1);
-                        if (!r.ok()) refused.fetch_add(1);
+                    std::vector<size_t> mine;
+                    for (size_t i = static_cast<size_t>(w); i < total; i += workers) mine.push_back(i);
+                    size_t pos = 0;
+                    while (pos < mine.size()) {
+                        std::this_thread::sleep_until(scheduled[mine[pos]]);  // offered schedule
+                        // Everything already due goes in one call (up to the batch size).
+                        const auto now = Clock::now();
+                        std::vector<const chain::Transaction*> due;
+                        size_t end = pos;
+                        while (end < mine.size() && due.size() < batch &&
+                               (end == pos || scheduled[mine[end]] <= now)) {
+                            due.push_back(&txs[mine[end]]);
+                            ++end;
+                        }
+                        auto& c = *clients[static_cast<size_t>(w)];
+                        if (due.size() == 1) {
+                            if (!c.Submit(*due[0]).ok()) refused.fetch_add(1);
+                        } else {
+                            for (const auto& r : c.SubmitMany(due)) {
+                                if (!r.ok()) refused.fetch_add(1);
+                            }
+                        }
+                        submitted.fetch_add(due.size());
+                        pos = end;
                     }
                 });
             }
@@ -379,6 +400,7 @@ int main(int argc, char** argv) {
                {"find-peak", "", "step the rate up until the cluster saturates"},
                {"duration", "S", "seconds per run (default 10)"},
                {"senders", "K", "signing identities (default 64)"},
+               {"batch", "B", "at most B due transactions per SubmitTransactions call (default 1)"},
                {"soak", "S", "after the peak search, run S seconds at half peak sampling RSS"},
                {"out", "FILE", "JSON result file"},
                {"meterchaind", "PATH", "daemon binary (default: next to this build)"},
@@ -390,6 +412,7 @@ int main(int argc, char** argv) {
     const int n = static_cast<int>(*flags->Number("nodes", 4, 1, 16));
     const double duration = static_cast<double>(*flags->Number("duration", 10, 1, 3600));
     const int senders = static_cast<int>(*flags->Number("senders", 64, 1, 10000));
+    const size_t batch = static_cast<size_t>(*flags->Number("batch", 1, 1, 1000));
     const fs::path self_dir = fs::canonical("/proc/self/exe").parent_path();
     const std::string daemon =
         flags->Get("meterchaind").value_or((self_dir.parent_path().parent_path() / "daemon" /
@@ -444,7 +467,7 @@ int main(int argc, char** argv) {
     uint64_t seed = 1;
     if (flags->Has("find-peak")) {
         for (double rate : {250.0, 500.0, 1000.0, 1500.0, 2000.0, 3000.0, 4000.0}) {
-            RunResult r = bench.Run(rate, duration, senders, seed++);
+            RunResult r = bench.Run(rate, duration, senders, seed++, batch);
             PrintRun(r);
             runs.push_back(r);
             if (r.tps > best.tps) best = r;
@@ -452,14 +475,14 @@ int main(int argc, char** argv) {
         }
     } else {
         const double rate = static_cast<double>(*flags->Number("rate", 500, 1, 1000000));
-        best = bench.Run(rate, duration, senders, seed++);
+        best = bench.Run(rate, duration, senders, seed++, batch);
         PrintRun(best);
         runs.push_back(best);
     }
     RunResult half;
     bool have_half = false;
     if (flags->Has("find-peak") && best.tps > 0) {
-        half = bench.Run(std::floor(best.tps / 2), duration, senders, seed++);
+        half = bench.Run(std::floor(best.tps / 2), duration, senders, seed++, batch);
         have_half = true;
         std::fprintf(stderr, "[bench] at half the peak:\n");
         PrintRun(half);
@@ -470,7 +493,7 @@ int main(int argc, char** argv) {
         const double soak_s = static_cast<double>(*flags->Number("soak", 600, 10, 36000));
         std::vector<long> first_rss, last_rss;
         for (auto& p : nodes) first_rss.push_back(RssKb(p.pid));
-        RunResult s = bench.Run(std::floor(best.tps / 2), soak_s, senders, seed++);
+        RunResult s = bench.Run(std::floor(best.tps / 2), soak_s, senders, seed++, batch);
         for (auto& p : nodes) last_rss.push_back(RssKb(p.pid));
         std::ostringstream js;
         js << "{\"seconds\":" << soak_s << ",\"run\":" << RunJson(s) << ",\"rss_kb_start\":[";
@@ -502,7 +525,8 @@ int main(int argc, char** argv) {
     const double bound = cores * verifies / sigs_per_tx;
     const double fraction = bound > 0 ? best.tps / bound : 0;
 
-    std::printf("\nmeterbench: %d validators, %u cores, ~1 KB transactions, open loop\n", n, cores);
+    std::printf("\nmeterbench: %d validators, %u cores, ~1 KB transactions, open loop, client batch %zu\n",
+                n, cores, batch);
     std::printf("| metric | value |\n|---|---|\n");
     std::printf("| peak committed throughput | %.0f tx/s (offered %.0f) |\n", best.tps, best.offered);
     std::printf("| signature bound (%u x %.0f verifies/s / %.2f sigs per tx) | %.0f tx/s |\n",
