@@ -278,3 +278,29 @@ TEST_CASE("sample verification data passes the Validity contract on four process
     REQUIRE(cluster.WaitHeight(tip, In(20s)));
     RequireSameChain(cluster, {0, 1, 2, 3}, tip);
 }
+
+TEST_CASE("a validator started late with an empty data dir syncs the whole chain", "[e2e]") {
+    TestCluster cluster(4);
+    for (int i = 0; i < 3; ++i) cluster.Start(i);
+    REQUIRE(cluster.WaitAllUp(In(20s)));
+    std::vector<Sender> senders(4);
+    auto hashes = SubmitMany(cluster, senders, 200, {0, 1, 2}, "late");
+    RequireAllCommitted(cluster, 0, hashes);
+    const uint64_t tip = cluster.client(0).GetStatus()->height();
+    REQUIRE(tip >= 2);
+
+    cluster.Start(3);  // nothing in its data dir: it fetches every block and verifies it
+    REQUIRE(cluster.WaitUp(3, In(20s)));
+    const bool synced = cluster.WaitHeight(tip, In(60s), {3});
+    INFO("warnings:\n" << cluster.Problems());
+    REQUIRE(synced);
+    RequireSameChain(cluster, {0, 3}, tip);
+    auto block = cluster.client(3).GetBlock(tip);
+    REQUIRE(block.ok());
+    auto reference = cluster.client(0).GetBlock(tip);
+    REQUIRE(reference.ok());
+    REQUIRE(block->header.state_root == reference->header.state_root);
+    // And it takes part from then on.
+    auto more = SubmitMany(cluster, senders, 20, {3}, "late2");
+    RequireAllCommitted(cluster, 3, more);
+}
