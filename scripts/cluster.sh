@@ -8,7 +8,8 @@
 # `up` generates keys, TLS certificates, configs and the genesis on first use (meterctl
 # init-cluster with deploy/genesis.json), starts one meterchaind per node in the background
 # (logs in DIR/node<i>/meterchaind.log) and waits until every node answers. Defaults:
-# 4 nodes, DIR=.cluster, base port 7700 (node i: peers P+2i, clients P+2i+1).
+# 4 nodes, DIR=build/cluster (a build output, never committed), base port 7700
+# (node i: peers P+2i, clients P+2i+1).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -18,7 +19,7 @@ meterchaind="$build_dir/node/daemon/meterchaind"
 cmd="${1:-}"
 shift || true
 nodes=4
-dir="$root/.cluster"
+dir="$build_dir/cluster"
 base_port=7700
 while (($#)); do
   case "$1" in

@@ -2,8 +2,8 @@
 
 #include <grpcpp/grpcpp.h>
 
-#include <thread>
 
+#include "node/base/codec.h"
 #include "node/chain/proto_adapter.h"
 #include "proto/chain.pb.h"
 
@@ -15,6 +15,13 @@ std::chrono::system_clock::time_point After(uint32_t ms) {
 }
 
 constexpr uint32_t kCallTimeoutMs = 30000;
+
+// A steady-clock deadline, as gRPC wants it.
+std::chrono::system_clock::time_point SystemDeadline(std::chrono::steady_clock::time_point d) {
+    const auto left = d - std::chrono::steady_clock::now();
+    return std::chrono::system_clock::now() +
+           std::chrono::duration_cast<std::chrono::system_clock::duration>(left);
+}
 
 }  // namespace
 
@@ -44,6 +51,10 @@ Status FromGrpc(const grpc::Status& s, const std::string& address) {
 Client::Client(const std::string& address) : m_address(address) {
     grpc::ChannelArguments args;
     args.SetMaxReceiveMessageSize(64 << 20);
+    // A node that is (re)starting is retried quickly, so waits for it end soon after it is up.
+    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+    args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
+    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
     m_stub = v1::Node::NewStub(
         grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args));
 }
@@ -166,13 +177,40 @@ Result<v1::ProofResponse> Client::GetTxProof(const Hash256& tx_hash) const {
     return resp;
 }
 
-bool Client::WaitUntilUp(std::chrono::steady_clock::time_point deadline) const {
-    while (std::chrono::steady_clock::now() < deadline) {
-        if (GetStatus(500).ok()) return true;
-        // Polling a process that is still starting; the deadline bounds the wait.
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+Result<uint64_t> Client::LastNonce(ByteView sender) const {
+    auto v = Query("state", "nonce", sender);
+    if (!v.ok()) {
+        if (v.status().code() == StatusCode::kNotFound) return uint64_t{0};
+        return v.status();
     }
-    return false;
+    codec::Reader r(*v);
+    uint64_t n = 0;
+    if (!r.U64(n) || !r.AtEnd()) return Internal("malformed nonce from " + m_address);
+    return n;
+}
+
+bool Client::WaitUntilUp(std::chrono::steady_clock::time_point deadline) const {
+    // wait_for_ready: the call waits for the channel to connect instead of failing at once.
+    grpc::ClientContext ctx;
+    ctx.set_wait_for_ready(true);
+    ctx.set_deadline(SystemDeadline(deadline));
+    v1::NodeStatus resp;
+    return m_stub->GetStatus(&ctx, v1::StatusRequest(), &resp).ok();
+}
+
+bool Client::WaitForHeight(uint64_t height, std::chrono::steady_clock::time_point deadline) const {
+    // The node streams block `height` as soon as it has committed it.
+    grpc::ClientContext ctx;
+    ctx.set_wait_for_ready(true);
+    ctx.set_deadline(SystemDeadline(deadline));
+    v1::StreamBlocksRequest req;
+    req.set_from_height(height);
+    auto reader = m_stub->StreamBlocks(&ctx, req);
+    v1::Block block;
+    const bool got = reader->Read(&block);
+    ctx.TryCancel();
+    (void)reader->Finish();
+    return got;
 }
 
 chain::Transaction MakeStatePut(const crypto::Signer& signer, const std::string& chain_id,

@@ -40,8 +40,12 @@ public:
     Result<Bytes> Query(const std::string& contract, const std::string& method,
                         ByteView args) const;
     Result<v1::ProofResponse> GetTxProof(const Hash256& tx_hash) const;
-    // Polls GetStatus until it answers or the deadline passes.
+    // The sender's last committed nonce (0 if it never sent anything).
+    Result<uint64_t> LastNonce(ByteView sender) const;
+    // Waits until the node answers (it may still be starting) or the deadline passes.
     bool WaitUntilUp(std::chrono::steady_clock::time_point deadline) const;
+    // Waits until the node has committed block `height` or the deadline passes.
+    bool WaitForHeight(uint64_t height, std::chrono::steady_clock::time_point deadline) const;
 
     v1::Node::Stub& stub() const { return *m_stub; }
 

@@ -3,6 +3,9 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <sys/inotify.h>
+#include <sys/syscall.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -39,14 +42,14 @@ void Fail(const std::string& what) { throw std::runtime_error(what); }
 
 }  // namespace
 
-bool WaitFor(const std::function<bool()>& condition, Clock::time_point deadline) {
-    for (;;) {
-        if (condition()) return true;
-        if (Clock::now() >= deadline) return false;
-        // Polling real processes; the deadline bounds it.
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
+namespace {
+
+int MsLeft(Clock::time_point deadline) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    return static_cast<int>(std::max<int64_t>(0, left.count()));
 }
+
+}  // namespace
 
 uint32_t FindFreePortRange(int count) {
     std::random_device rd;
@@ -143,11 +146,14 @@ void TestCluster::Kill(int i) {
 bool TestCluster::Terminate(int i) {
     if (m_pids[i] <= 0) return true;
     kill(m_pids[i], SIGTERM);
+    // A pidfd becomes readable when the process exits: poll() waits for exactly that.
+    const int pidfd = static_cast<int>(syscall(SYS_pidfd_open, m_pids[i], 0));
+    if (pidfd < 0) Fail("pidfd_open failed");
+    pollfd pfd{pidfd, POLLIN, 0};
+    const bool exited = poll(&pfd, 1, MsLeft(In(std::chrono::seconds(10)))) == 1;
+    close(pidfd);
     int status = 0;
-    const auto deadline = In(std::chrono::seconds(10));
-    bool exited = WaitFor([&] { return waitpid(m_pids[i], &status, WNOHANG) == m_pids[i]; },
-                          deadline);
-    if (!exited) {
+    if (!exited || waitpid(m_pids[i], &status, 0) != m_pids[i]) {
         Kill(i);
         return false;
     }
@@ -156,7 +162,7 @@ bool TestCluster::Terminate(int i) {
 }
 
 bool TestCluster::WaitUp(int i, Clock::time_point deadline) {
-    return WaitFor([&] { return m_clients[i]->GetStatus(500).ok(); }, deadline);
+    return m_clients[i]->WaitUntilUp(deadline);
 }
 
 bool TestCluster::WaitAllUp(Clock::time_point deadline) {
@@ -172,15 +178,34 @@ bool TestCluster::WaitHeight(uint64_t h, Clock::time_point deadline, std::vector
             if (Running(i)) nodes.push_back(i);
         }
     }
-    return WaitFor(
-        [&] {
-            for (int i : nodes) {
-                auto s = m_clients[i]->GetStatus(500);
-                if (!s.ok() || s->height() < h) return false;
-            }
-            return true;
-        },
-        deadline);
+    for (int i : nodes) {
+        if (!m_clients[i]->WaitForHeight(h, deadline)) return false;
+    }
+    return true;
+}
+
+bool TestCluster::WaitForLog(int i, const std::string& text, Clock::time_point deadline) const {
+    // inotify wakes us whenever the log grows; each wake-up re-reads it.
+    const int fd = inotify_init1(IN_CLOEXEC);
+    if (fd < 0) Fail("inotify_init1 failed");
+    const std::string path = LogPath(i);
+    if (inotify_add_watch(fd, path.c_str(), IN_MODIFY) < 0) {
+        close(fd);
+        Fail("cannot watch " + path);
+    }
+    bool found = false;
+    for (;;) {
+        if (ReadLog(i).find(text) != std::string::npos) {
+            found = true;
+            break;
+        }
+        pollfd pfd{fd, POLLIN, 0};
+        if (poll(&pfd, 1, MsLeft(deadline)) != 1) break;
+        char events[4096];
+        (void)read(fd, events, sizeof events);
+    }
+    close(fd);
+    return found;
 }
 
 std::string TestCluster::ReadLog(int i) const {

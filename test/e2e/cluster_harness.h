@@ -20,8 +20,6 @@ namespace meterchain::e2e {
 using Clock = std::chrono::steady_clock;
 inline Clock::time_point In(std::chrono::milliseconds d) { return Clock::now() + d; }
 
-// Polls `condition` until it holds or the deadline passes (a condition wait, not a sleep).
-bool WaitFor(const std::function<bool()>& condition, Clock::time_point deadline);
 
 class TestCluster {
 public:
@@ -51,6 +49,8 @@ public:
     client::Client& client(int i) { return *m_clients[i]; }
     // Reads a node's log (for refused-peer messages etc.).
     std::string ReadLog(int i) const;
+    // Waits until node i's log contains `text` (woken by the log growing) or the deadline.
+    bool WaitForLog(int i, const std::string& text, Clock::time_point deadline) const;
     // The last `max` warn/error lines of every node's log (for failure messages).
     std::string Problems(size_t max = 20) const;
 

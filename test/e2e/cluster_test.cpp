@@ -235,12 +235,8 @@ TEST_CASE("peers outside the cluster CA or with a foreign SM2 key are refused", 
         net::PeerTransport transport(rogue, rogue_key, verifier, [](uint32_t, consensus::Message) {},
                                      [](uint32_t, chain::Transaction) {});
         REQUIRE(transport.Start().ok());
-        REQUIRE(WaitFor(
-            [&] {
-                return cluster.ReadLog(0).find("hello signature does not match the SM2 key of "
-                                               "'institute'") != std::string::npos;
-            },
-            In(20s)));
+        REQUIRE(cluster.WaitForLog(
+            0, "hello signature does not match the SM2 key of 'institute'", In(20s)));
         transport.Stop();
     }
 

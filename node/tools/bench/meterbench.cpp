@@ -25,6 +25,7 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <condition_variable>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -244,6 +245,8 @@ public:
         std::atomic<uint64_t> committed_count{0};
         std::atomic<uint64_t> blocks{0}, block_txs{0};
         std::atomic<bool> stop_stream{false};
+        std::mutex progress_mutex;
+        std::condition_variable progress;  // notified per observed block
 
         // Commit observer: a StreamBlocks subscription on node 0 from the current tip.
         client::Client observer(m_nodes[0].client_address);
@@ -267,8 +270,13 @@ public:
                         committed_count.fetch_add(1);
                     }
                 }
+                {
+                    std::lock_guard lock(progress_mutex);
+                }
+                progress.notify_all();
                 if (stop_stream.load()) break;
             }
+            progress.notify_all();
         });
 
         const auto cpu_before = TotalCpu();
@@ -323,8 +331,11 @@ public:
         const auto load_end = Clock::now();
         // Stragglers: wait for the commits (condition with a deadline).
         const auto deadline = load_end + std::chrono::seconds(30);
-        while (committed_count.load() + refused.load() < total && Clock::now() < deadline) {
-            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        {
+            std::unique_lock lock(progress_mutex);
+            progress.wait_until(lock, deadline, [&] {
+                return committed_count.load() + refused.load() >= total;
+            });
         }
         stop_stream.store(true);
         stream_ctx.TryCancel();
