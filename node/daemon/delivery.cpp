@@ -210,12 +210,7 @@ bool Delivery::DeliverOne(const v1::AccessDecision& grant) {
 }
 
 uint64_t Delivery::NextNonce() {
-    uint64_t committed = 0;
-    auto v = m_store.GetState(NonceKey(m_signer.PublicKey()));
-    if (v.ok() && *v && (*v)->size() == 8) {
-        for (uint8_t b : **v) committed = (committed << 8) | b;
-    }
-    return std::max(committed, m_last_nonce) + 1;
+    return std::max(CommittedNonce(m_store, m_signer.PublicKey()), m_last_nonce) + 1;
 }
 
 }  // namespace meterchain::node

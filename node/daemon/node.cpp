@@ -224,41 +224,24 @@ void Node::Stop() {
     MC_LOG(kInfo, "node", "stopped")("name", m_config.name());
 }
 
-Result<chain::TxBody> Node::CheckTransaction(const chain::Transaction& tx) {
+Result<chain::TxBody> Node::CheckTransaction(const chain::Transaction& tx, const Hash256& hash) {
     if (tx.body.size() > chain::kMaxTxBodySize) {
         return InvalidArgument("transaction body larger than " +
                                std::to_string(chain::kMaxTxBodySize) + " bytes");
     }
-    if (tx.signature.empty() || tx.signature.size() > chain::kMaxSignatureSize) {
-        return InvalidArgument("transaction signature missing or oversized");
-    }
-    auto body = chain::TxBody::Parse(tx.body);
+    auto body = mempool::VerifyTransactionOnce(tx, hash, *m_verifier, *m_cache);
     if (!body.ok()) return body.status();
     if (body->chain_id != m_config.chain_id()) {
         return InvalidArgument("transaction is for chain '" + body->chain_id + "', this is '" +
                                m_config.chain_id() + "'");
     }
-    const Hash256 hash = tx.Hash();
-    if (!m_cache->Contains(hash)) {
-        if (!m_verifier->Verify(body->sender, chain::TxSigningBytes(tx.body), tx.signature)) {
-            return Unauthenticated("transaction signature does not verify against its sender");
-        }
-        m_cache->Insert(hash);
-    }
     return body;
 }
 
 Result<Hash256> Node::Submit(chain::Transaction tx) {
-    if (m_stopping.load()) return FailedPrecondition("node is shutting down");
-    std::promise<Result<chain::TxBody>> promise;
-    auto checked = promise.get_future();
-    boost::asio::post(*m_verify_pool,
-                      [&] { promise.set_value(CheckTransaction(tx)); });
-    auto body = checked.get();
-    if (!body.ok()) return body.status();
-    auto hash = Admit(std::move(tx), *body);
-    if (hash.ok()) PostPropose();
-    return hash;
+    std::vector<chain::Transaction> one;
+    one.push_back(std::move(tx));
+    return std::move(SubmitMany(std::move(one)).front());
 }
 
 std::vector<Result<Hash256>> Node::SubmitMany(std::vector<chain::Transaction> txs) {
@@ -267,13 +250,17 @@ std::vector<Result<Hash256>> Node::SubmitMany(std::vector<chain::Transaction> tx
         out.assign(txs.size(), FailedPrecondition("node is shutting down"));
         return out;
     }
-    // One job per pool thread, each checking a contiguous share.
+    // Up to eight pool jobs, each checking every threads-th transaction.
+    std::vector<Hash256> hashes(txs.size());
     std::vector<Result<chain::TxBody>> bodies(txs.size(), Internal("not checked"));
     const size_t threads = std::max<size_t>(1, std::min<size_t>(txs.size(), 8));
     std::vector<std::promise<void>> done(threads);
     for (size_t t = 0; t < threads; ++t) {
         boost::asio::post(*m_verify_pool, [&, t] {
-            for (size_t i = t; i < txs.size(); i += threads) bodies[i] = CheckTransaction(txs[i]);
+            for (size_t i = t; i < txs.size(); i += threads) {
+                hashes[i] = txs[i].Hash();
+                bodies[i] = CheckTransaction(txs[i], hashes[i]);
+            }
             done[t].set_value();
         });
     }
@@ -285,35 +272,36 @@ std::vector<Result<Hash256>> Node::SubmitMany(std::vector<chain::Transaction> tx
             out.push_back(bodies[i].status());
             continue;
         }
-        out.push_back(Admit(std::move(txs[i]), *bodies[i]));
+        out.push_back(Admit(std::move(txs[i]), hashes[i], *bodies[i]));
         admitted |= out.back().ok();
     }
     if (admitted) PostPropose();
     return out;
 }
 
-Result<Hash256> Node::Admit(chain::Transaction tx, const chain::TxBody& body) {
-    if (m_store->FindTransaction(tx.Hash()).ok()) {
+Result<Hash256> Node::Admit(chain::Transaction tx, const Hash256& hash,
+                            const chain::TxBody& body) {
+    if (m_store->FindTransaction(hash).ok()) {
         return Status(StatusCode::kAlreadyExists, "transaction is already committed");
     }
     const chain::Transaction copy = tx;
-    auto hash = m_mempool->Add(std::move(tx), body);
-    if (!hash.ok()) return hash.status();
+    auto added = m_mempool->Add(std::move(tx), body);
+    if (!added.ok()) return added.status();
     m_transport->BroadcastTx(copy);
-    return hash;
+    return added;
 }
 
 void Node::PostPropose() {
     if (m_propose_posted.exchange(true)) return;
     boost::asio::post(m_io, [this] {
         m_propose_posted.store(false);
-        MaybePropose(false);
+        MaybePropose();
         Drain();
     });
 }
 
 void Node::OnPeerTx(uint32_t from, chain::Transaction tx) {
-    auto body = CheckTransaction(tx);
+    auto body = CheckTransaction(tx, tx.Hash());
     if (!body.ok()) {
         MC_LOG(kDebug, "mempool", "gossiped transaction refused")("from", from)(
             "reason", body.status().message());
@@ -334,7 +322,7 @@ void Node::OnPeerMessage(uint32_t, consensus::Message message) {
         Drain();
         // A commit frees room in the pipeline: propose what is waiting right away.
         if (m_core->committed_height() != committed) {
-            MaybePropose(false);
+            MaybePropose();
             Drain();
         }
     });
@@ -351,11 +339,11 @@ void Node::ScheduleTick() {
 
 void Node::OnTick() {
     m_core->Tick();
-    MaybePropose(true);
+    MaybePropose();
     Drain();
 }
 
-void Node::MaybePropose(bool) {
+void Node::MaybePropose() {
     const auto& cc = m_config.consensus();
     // Work is a transaction that could be proposed now (in flight counts; one waiting behind a
     // nonce gap does not, or a client's gap would make the primary look faulty forever).
@@ -447,6 +435,8 @@ void Node::ApplyCommitted(const chain::Block& block) {
         "txs", block.transactions.size())("failed", failed)("view", block.certificate.view)(
         "hash", ToHex(block.Hash()).substr(0, 16));
     {
+        // Taking the lock orders the tip update before a waiter's predicate check, so a
+        // WaitForHeight that just checked cannot miss this notification.
         std::lock_guard lock(m_height_mutex);
     }
     m_height_cv.notify_all();
@@ -476,7 +466,6 @@ void Node::PublishSnapshot() {
     m_snapshot.view = m_core->view();
     m_snapshot.in_view_change = m_core->in_view_change();
     m_snapshot.primary = m_core->Primary(m_core->view());
-    m_snapshot.mempool_size = m_mempool->size();
 }
 
 NodeSnapshot Node::Snapshot() const {

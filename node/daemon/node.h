@@ -96,16 +96,16 @@ private:
     void OnPeerTx(uint32_t from, chain::Transaction tx);
     void ScheduleTick();
     void OnTick();
-    void MaybePropose(bool timer_fired);
+    void MaybePropose();
     void Drain();
     void ApplyCommitted(const chain::Block& block);
     void Serve(const consensus::ServeRequest& request);
     void PublishSnapshot();
     // Admits a checked transaction to the mempool and gossips it.
-    Result<Hash256> Admit(chain::Transaction tx, const chain::TxBody& body);
+    Result<Hash256> Admit(chain::Transaction tx, const Hash256& hash, const chain::TxBody& body);
     void PostPropose();
-    // Parses and verifies (or trusts the cache); the body on success.
-    Result<chain::TxBody> CheckTransaction(const chain::Transaction& tx);
+    // Size limit, signature (once per node) and chain id; the body on success.
+    Result<chain::TxBody> CheckTransaction(const chain::Transaction& tx, const Hash256& hash);
 
     v1::NodeConfig m_config;
     chain::ValidatorSet m_validators;

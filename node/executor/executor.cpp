@@ -1,5 +1,6 @@
 #include "node/executor/executor.h"
 
+#include "node/base/codec.h"
 #include "node/chain/merkle.h"
 #include "proto/chain.pb.h"
 
@@ -11,19 +12,32 @@ constexpr size_t kMaxStateValue = 64 * 1024;
 constexpr size_t kMaxPendingBlocks = 512;
 
 uint64_t DecodeNonce(const std::optional<Bytes>& v) {
-    if (!v || v->size() != 8) return 0;
     uint64_t n = 0;
-    for (uint8_t b : *v) n = (n << 8) | b;
-    return n;
+    if (!v) return 0;
+    codec::Reader r(*v);
+    return r.U64(n) && r.AtEnd() ? n : 0;
 }
 
-Bytes EncodeNonce(uint64_t n) {
-    Bytes out(8);
-    for (int i = 7; i >= 0; --i) {
-        out[static_cast<size_t>(i)] = static_cast<uint8_t>(n & 0xff);
-        n >>= 8;
+Bytes EncodeNonce(uint64_t n) { return codec::Writer().U64(n).bytes(); }
+
+using Entries = std::map<std::string, Bytes, std::less<>>;
+
+// Applies a layer of writes under `prefix` to `entries` (a deletion removes the key).
+void ApplyLayer(Entries& entries, const chain::WriteSet& layer, std::string_view prefix) {
+    for (auto it = layer.lower_bound(std::string(prefix)); it != layer.end(); ++it) {
+        if (it->first.compare(0, prefix.size(), prefix) != 0) break;
+        if (it->second) {
+            entries.insert_or_assign(it->first, *it->second);
+        } else {
+            entries.erase(it->first);
+        }
     }
-    return out;
+}
+
+void Emit(const Entries& entries, const std::function<bool(std::string_view, ByteView)>& fn) {
+    for (const auto& [k, v] : entries) {
+        if (!fn(k, v)) break;
+    }
 }
 
 // Writes of one transaction on top of a base view; merged into the block on success.
@@ -44,22 +58,13 @@ public:
     }
     void Scan(std::string_view prefix,
               const std::function<bool(std::string_view, ByteView)>& fn) const override {
-        std::map<std::string, Bytes, std::less<>> merged;
+        Entries merged;
         m_base.Scan(prefix, [&](std::string_view k, ByteView v) {
             merged.emplace(std::string(k), Bytes(v.begin(), v.end()));
             return true;
         });
-        for (auto it = m_writes.lower_bound(std::string(prefix)); it != m_writes.end(); ++it) {
-            if (it->first.compare(0, prefix.size(), prefix) != 0) break;
-            if (it->second) {
-                merged.insert_or_assign(it->first, *it->second);
-            } else {
-                merged.erase(it->first);
-            }
-        }
-        for (const auto& [k, v] : merged) {
-            if (!fn(k, v)) break;
-        }
+        ApplyLayer(merged, m_writes, prefix);
+        Emit(merged, fn);
     }
     const chain::WriteSet& writes() const { return m_writes; }
     void Absorb(const chain::WriteSet& child) {
@@ -94,26 +99,16 @@ public:
     void Delete(std::string_view) override { std::abort(); }
     void Scan(std::string_view prefix,
               const std::function<bool(std::string_view, ByteView)>& fn) const override {
-        std::map<std::string, Bytes, std::less<>> merged;
+        Entries merged;
         Status s = m_store.ScanState(prefix, [&](std::string_view k, ByteView v) {
             merged.emplace(std::string(k), Bytes(v.begin(), v.end()));
             return true;
         });
         if (!s.ok()) std::abort();
         for (auto layer = m_layers.rbegin(); layer != m_layers.rend(); ++layer) {
-            for (auto it = (*layer)->lower_bound(std::string(prefix)); it != (*layer)->end();
-                 ++it) {
-                if (it->first.compare(0, prefix.size(), prefix) != 0) break;
-                if (it->second) {
-                    merged.insert_or_assign(it->first, *it->second);
-                } else {
-                    merged.erase(it->first);
-                }
-            }
+            ApplyLayer(merged, **layer, prefix);
         }
-        for (const auto& [k, v] : merged) {
-            if (!fn(k, v)) break;
-        }
+        Emit(merged, fn);
     }
 
 private:
@@ -218,16 +213,10 @@ Result<ExecutedBlock> Executor::Run(const chain::Block& block, const Hash256& pa
         const auto& tx = block.transactions[i];
         const std::string tx_where = where + " tx " + std::to_string(i);
         const Hash256 tx_hash = tx.Hash();
-        auto body = chain::TxBody::Parse(tx.body);
-        if (!body.ok()) return InvalidArgument(tx_where + ": " + body.status().message());
+        auto body = mempool::VerifyTransactionOnce(tx, tx_hash, m_verifier, m_cache);
+        if (!body.ok()) return Status(body.status().code(), tx_where + ": " + body.status().message());
         if (body->chain_id != m_opt.chain_id) {
             return InvalidArgument(tx_where + ": chain id '" + body->chain_id + "'");
-        }
-        if (!m_cache.Contains(tx_hash)) {
-            if (!m_verifier.Verify(body->sender, chain::TxSigningBytes(tx.body), tx.signature)) {
-                return Unauthenticated(tx_where + ": bad signature");
-            }
-            m_cache.Insert(tx_hash);
         }
         const std::string nonce_key = NonceKey(body->sender);
         const uint64_t last = DecodeNonce(block_state.Get(nonce_key));
@@ -331,10 +320,13 @@ void Executor::Prune(uint64_t committed_height) {
     }
 }
 
+uint64_t CommittedNonce(const storage::ChainStore& store, ByteView sender) {
+    auto v = store.GetState(NonceKey(sender));
+    return v.ok() ? DecodeNonce(*v) : 0;
+}
+
 uint64_t Executor::CommittedNonce(ByteView sender) const {
-    auto v = m_store.GetState(NonceKey(sender));
-    if (!v.ok()) return 0;
-    return DecodeNonce(*v);
+    return node::CommittedNonce(m_store, sender);
 }
 
 }  // namespace meterchain::node

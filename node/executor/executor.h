@@ -51,7 +51,9 @@ struct ExecutedBlock {
 };
 
 // State keys the executor itself owns.
-std::string NonceKey(ByteView sender);
+std::string NonceKey(ByteView sender);  // value: the last nonce, big-endian u64
+// The sender's last committed nonce (0 if none). Thread-safe.
+uint64_t CommittedNonce(const storage::ChainStore& store, ByteView sender);
 inline constexpr std::string_view kKvPrefix = "kv/";
 
 // The genesis block (height 0, no transactions, no certificate signatures) whose state is

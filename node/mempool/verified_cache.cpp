@@ -26,4 +26,13 @@ size_t VerifiedCache::size() const {
     return m_set.size();
 }
 
+Result<chain::TxBody> VerifyTransactionOnce(const chain::Transaction& tx, const Hash256& hash,
+                                            const crypto::Verifier& verifier,
+                                            VerifiedCache& cache) {
+    if (cache.Contains(hash)) return chain::TxBody::Parse(tx.body);
+    auto body = chain::VerifyTransaction(tx, verifier);
+    if (body.ok()) cache.Insert(hash);
+    return body;
+}
+
 }  // namespace meterchain::mempool

@@ -14,6 +14,9 @@
 #include <unordered_set>
 
 #include "node/base/bytes.h"
+#include "node/base/status.h"
+#include "node/chain/types.h"
+#include "node/crypto/signer.h"
 #include "node/mempool/hash_key.h"
 
 namespace meterchain::mempool {
@@ -41,5 +44,11 @@ private:
     std::unordered_set<Hash256, Hash256Hasher> m_set;  // guarded by m_mutex
     std::deque<Hash256> m_order;                       // guarded by m_mutex; oldest first
 };
+
+// chain::VerifyTransaction, once per node: when `cache` already holds `hash` (= tx.Hash()) the
+// body is only parsed; a signature that verifies is remembered.
+Result<chain::TxBody> VerifyTransactionOnce(const chain::Transaction& tx, const Hash256& hash,
+                                            const crypto::Verifier& verifier,
+                                            VerifiedCache& cache);
 
 }  // namespace meterchain::mempool

@@ -333,14 +333,7 @@ Status ChainStore::ScanState(std::string_view prefix,
 }
 
 Status ChainStore::PutMeta(std::string_view name, ByteView value) {
-    if (name.empty() || name == kTipKey.substr(kMetaPrefix.size())) {
-        return InvalidArgument("metadata name \"" + std::string(name) + "\" is reserved");
-    }
-    KvBatch batch;
-    batch.Put(MetaKey(name), Bytes(value.begin(), value.end()));
-    // Always synced, whatever options.sync says: these records (a consensus vote) are what
-    // keeps a restarted node from contradicting itself.
-    return m_kv->Write(batch, true);
+    return WriteMeta({{std::string(name), Bytes(value.begin(), value.end())}});
 }
 
 Result<std::optional<Bytes>> ChainStore::GetMeta(std::string_view name) const {
@@ -349,6 +342,8 @@ Result<std::optional<Bytes>> ChainStore::GetMeta(std::string_view name) const {
 
 Status ChainStore::WriteMeta(
     const std::vector<std::pair<std::string, std::optional<Bytes>>>& records) {
+    // Always synced, whatever options.sync says: these records (a consensus vote) are what
+    // keeps a restarted node from contradicting itself.
     KvBatch batch;
     for (const auto& [name, value] : records) {
         if (name.empty() || name == kTipKey.substr(kMetaPrefix.size())) {

@@ -84,11 +84,9 @@ int RunPut(const Flags& flags) {
         if (!n.ok()) return Fail("put", n.status());
         nonce = *n;
     } else {
-        auto last = c.Query("state", "nonce", signer.PublicKey());
-        if (last.ok() && last->size() == 8) {
-            for (uint8_t b : *last) nonce = (nonce << 8) | b;
-        }
-        ++nonce;
+        auto last = c.LastNonce(signer.PublicKey());
+        if (!last.ok()) return Fail("put", last.status());
+        nonce = *last + 1;
     }
     auto tx = client::MakeStatePut(signer, st->chain_id(), nonce, *key, AsBytes(*value));
     auto hash = c.Submit(tx);

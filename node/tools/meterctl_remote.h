@@ -49,12 +49,8 @@ private:
 
 // The sender's last committed nonce + 1.
 inline uint64_t NextNonce(const client::Client& c, const crypto::Signer& s) {
-    auto last = c.Query("state", "nonce", s.PublicKey());
-    uint64_t n = 0;
-    if (last.ok() && last->size() == 8) {
-        for (uint8_t b : *last) n = (n << 8) | b;
-    }
-    return n + 1;
+    auto last = c.LastNonce(s.PublicKey());
+    return (last.ok() ? *last : 0) + 1;
 }
 
 inline uint64_t NowMs() {

@@ -720,15 +720,3 @@ TEST_CASE("a 100000-block store reopens, verifies and serves random reads quickl
         Seconds(read - reopened), total);
     CHECK(total < 60.0);
 }
-
-TEST_CASE("synced append rate on this machine (reported, not asserted)", "[storage][scale]") {
-    TempDir dir;
-    auto store = MustOpenStore(MustOpenLevelDb(dir.Db()));  // options.sync = true
-    constexpr int kBlocks = 300;
-    const auto start = std::chrono::steady_clock::now();
-    for (int i = 0; i < kBlocks; ++i) REQUIRE(AppendStandard(*store).ok());
-    const double seconds = Seconds(std::chrono::steady_clock::now() - start);
-    std::printf("scale: %d synced appends in %.3fs = %.0f blocks/s (%.2f ms each)\n", kBlocks,
-                seconds, kBlocks / seconds, 1000.0 * seconds / kBlocks);
-    CHECK(store->Tip().height == kBlocks - 1);
-}
