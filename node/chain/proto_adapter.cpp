@@ -64,7 +64,9 @@ v1::MerkleProof ToProto(const MerkleProof& p) {
 }
 
 Transaction FromProto(const v1::Transaction& pb) {
-    return Transaction{ToBytes(pb.body()), ToBytes(pb.signature())};
+    Transaction tx{ToBytes(pb.body()), ToBytes(pb.signature())};
+    tx.RememberHash();
+    return tx;
 }
 
 Result<BlockHeader> FromProto(const v1::BlockHeader& pb) {

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "node/base/bytes.h"
@@ -43,12 +44,33 @@ struct TxBody {
     static Result<TxBody> Parse(ByteView body);
 };
 
+// The SM3 of a transaction body, remembered with a fast fingerprint of the bytes it was
+// computed over: a body changed in place afterwards no longer matches and is hashed again.
+// Copies carry it along. Never part of a transaction's value (compares equal always).
+struct TxHashMemo {
+    bool set = false;
+    uint64_t fingerprint = 0;
+    Hash256 hash{};
+    friend bool operator==(const TxHashMemo&, const TxHashMemo&) { return true; }
+};
+
 // A transaction as it travels and is stored: the body bytes exactly as signed.
 struct Transaction {
+    Transaction() = default;
+    Transaction(Bytes body_bytes, Bytes signature_bytes)
+        : body(std::move(body_bytes)), signature(std::move(signature_bytes)) {}
+
     Bytes body;
     Bytes signature;
+    TxHashMemo memo;
 
+    // SM3(body). Costs a fingerprint of the body (much cheaper than SM3) when RememberHash()
+    // was called on this transaction or on what it was copied from.
     Hash256 Hash() const;
+    // Computes the hash and keeps it in `memo`. Like any mutation, not concurrently with
+    // other uses of this object. Done where transactions are made or arrive (wire, storage,
+    // signing, the mempool), so that the many later Hash() calls are cheap.
+    void RememberHash();
     bool operator==(const Transaction&) const = default;
 };
 

@@ -24,6 +24,7 @@ bool Sm2Verifier::Verify(ByteView public_key, ByteView msg, ByteView signature) 
         if (m_keys.size() >= kMaxCachedKeys) m_keys.clear();
         m_keys.emplace(raw, key);
     }
+    m_verifications.fetch_add(1, std::memory_order_relaxed);
     return key->Verify(msg, signature, m_id);
 }
 

@@ -21,6 +21,11 @@ constexpr std::string_view kDurablePrefix = "c/";
 constexpr size_t kMaxBatchBytes = 16u << 20;
 constexpr uint64_t kMaxBlocksPerResponse = 8;
 constexpr uint64_t kPartialBlocksInFlight = 2;
+// Gossiped transactions are verified in chunks of this many (one pool job each)...
+constexpr size_t kGossipChunk = 16;
+// ...and at most this many wait; beyond it gossip is dropped (the transaction still reaches
+// this node in the block that commits it, and is verified then).
+constexpr size_t kMaxGossipBacklog = 50000;
 
 uint64_t WallMs() {
     return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -52,6 +57,11 @@ Result<std::unique_ptr<Node>> Node::Create(const v1::NodeConfig& config) {
     }
     n->m_signer = std::make_unique<crypto::Sm2Signer>(std::move(*key), config.sm2_id());
     n->m_verifier = std::make_unique<crypto::Sm2Verifier>(config.sm2_id());
+    n->m_message_verifier = std::make_unique<crypto::CachedVerifier>(*n->m_verifier);
+    const unsigned threads = config.mempool().verify_threads() > 0
+                                 ? config.mempool().verify_threads()
+                                 : std::max(1u, std::thread::hardware_concurrency());
+    n->m_pool = std::make_unique<base::WorkPool>(threads);
     if (n->m_signer->PublicKey() != n->m_validators.at(n->m_self).public_key) {
         return InvalidArgument("config: key_file " + config.key_file() +
                                " does not hold the SM2 key of validator '" + config.name() + "'");
@@ -80,6 +90,10 @@ Result<std::unique_ptr<Node>> Node::Create(const v1::NodeConfig& config) {
     eo.max_clock_skew_ms = cc.max_clock_skew_ms();
     eo.now_ms = WallMs;
     eo.validation = n->m_validation_key.get();  // [contracts]
+    Node* self_node = n.get();
+    eo.parallel_for = [self_node](size_t count, const std::function<void(size_t)>& fn) {
+        self_node->ParallelFor(count, fn);
+    };
     n->m_executor = std::make_unique<Executor>(eo, *n->m_store, *n->m_registry, *n->m_verifier,
                                                *n->m_cache);
     MC_RETURN_IF_ERROR(n->m_executor->InitGenesis(genesis->block, genesis->writes));
@@ -120,7 +134,7 @@ Result<std::unique_ptr<Node>> Node::Create(const v1::NodeConfig& config) {
     for (auto& [name, value] : *durable_records) {
         durable.emplace(name.substr(kDurablePrefix.size()), std::move(value));
     }
-    n->m_core = std::make_unique<consensus::Core>(co, *n->m_signer, *n->m_verifier,
+    n->m_core = std::make_unique<consensus::Core>(co, *n->m_signer, *n->m_message_verifier,
                                                   *n->m_executor, core_tip, durable);
     // [contracts] owner-side SecDataAccess delivery (node/daemon/delivery.h).
     Node* node = n.get();
@@ -158,12 +172,9 @@ Status Node::Start() {
     m_transport = std::make_unique<net::PeerTransport>(
         to, *m_signer, *m_verifier,
         [this](uint32_t from, consensus::Message m) { OnPeerMessage(from, std::move(m)); },
-        [this](uint32_t from, chain::Transaction tx) { OnPeerTx(from, std::move(tx)); });
-
-    const unsigned threads = cfg.mempool().verify_threads() > 0
-                                 ? cfg.mempool().verify_threads()
-                                 : std::max(1u, std::thread::hardware_concurrency());
-    m_verify_pool = std::make_unique<boost::asio::thread_pool>(threads);
+        [this](uint32_t from, std::vector<chain::Transaction> txs) {
+            OnPeerTxs(from, std::move(txs));
+        });
 
     m_client_service = std::make_unique<ClientService>(*this);
     grpc::ServerBuilder builder;
@@ -214,7 +225,7 @@ void Node::Stop() {
     if (m_transport) m_transport->Stop();
     m_io.stop();
     if (m_consensus_thread.joinable()) m_consensus_thread.join();
-    if (m_verify_pool) m_verify_pool->join();
+    if (m_pool) m_pool->Stop();
     m_client_server.reset();
     {
         std::lock_guard lock(m_stop_mutex);
@@ -250,21 +261,12 @@ std::vector<Result<Hash256>> Node::SubmitMany(std::vector<chain::Transaction> tx
         out.assign(txs.size(), FailedPrecondition("node is shutting down"));
         return out;
     }
-    // Up to eight pool jobs, each checking every threads-th transaction.
     std::vector<Hash256> hashes(txs.size());
     std::vector<Result<chain::TxBody>> bodies(txs.size(), Internal("not checked"));
-    const size_t threads = std::max<size_t>(1, std::min<size_t>(txs.size(), 8));
-    std::vector<std::promise<void>> done(threads);
-    for (size_t t = 0; t < threads; ++t) {
-        boost::asio::post(*m_verify_pool, [&, t] {
-            for (size_t i = t; i < txs.size(); i += threads) {
-                hashes[i] = txs[i].Hash();
-                bodies[i] = CheckTransaction(txs[i], hashes[i]);
-            }
-            done[t].set_value();
-        });
-    }
-    for (auto& d : done) d.get_future().wait();
+    ParallelFor(txs.size(), [&](size_t i) {
+        hashes[i] = txs[i].Hash();
+        bodies[i] = CheckTransaction(txs[i], hashes[i]);
+    });
     out.reserve(txs.size());
     bool admitted = false;
     for (size_t i = 0; i < txs.size(); ++i) {
@@ -300,7 +302,49 @@ void Node::PostPropose() {
     });
 }
 
-void Node::OnPeerTx(uint32_t from, chain::Transaction tx) {
+void Node::ParallelFor(size_t n, const std::function<void(size_t)>& fn) {
+    m_pool->ParallelFor(n, fn);
+}
+
+void Node::OnPeerTxs(uint32_t from, std::vector<chain::Transaction> txs) {
+    const size_t n = txs.size();
+    if (n == 0 || m_stopping.load()) return;
+    if (m_gossip_backlog.load() + n > kMaxGossipBacklog) {
+        // Rate-limited warning: the first drop and every 10,000th after it.
+        if (m_gossip_dropped.fetch_add(n) % 10000 < n) {
+            MC_LOG(kWarn, "mempool", "gossip backlog full, transactions dropped")("from", from)(
+                "dropped_total", m_gossip_dropped.load())("backlog", m_gossip_backlog.load());
+        }
+        return;
+    }
+    m_gossip_backlog.fetch_add(n);
+    auto shared = std::make_shared<std::vector<chain::Transaction>>(std::move(txs));
+    for (size_t start = 0; start < n; start += kGossipChunk) {
+        const auto priority = m_is_primary.load() ? base::WorkPool::Priority::kUrgent
+                                                  : base::WorkPool::Priority::kBackground;
+        m_pool->Post(priority, [this, shared, start, from] {
+            const size_t end = std::min(start + kGossipChunk, shared->size());
+            for (size_t i = start; i < end; ++i) AdmitGossiped(from, std::move((*shared)[i]));
+            m_gossip_backlog.fetch_sub(end - start);
+            PostPropose();
+        });
+    }
+}
+
+void Node::PreverifyBlocks(const consensus::Message& message) {
+    auto run = [this](const chain::Block& block) {
+        mempool::PreverifyTransactions(
+            block.transactions, *m_verifier, *m_cache,
+            [this](size_t count, const std::function<void(size_t)>& fn) { ParallelFor(count, fn); });
+    };
+    if (const auto* pp = std::get_if<consensus::PrePrepare>(&message)) {
+        run(pp->block);
+    } else if (const auto* br = std::get_if<consensus::BlockResponse>(&message)) {
+        for (const auto& block : br->blocks) run(block);
+    }
+}
+
+void Node::AdmitGossiped(uint32_t from, chain::Transaction tx) {
     auto body = CheckTransaction(tx, tx.Hash());
     if (!body.ok()) {
         MC_LOG(kDebug, "mempool", "gossiped transaction refused")("from", from)(
@@ -315,6 +359,13 @@ void Node::OnPeerTx(uint32_t from, chain::Transaction tx) {
 }
 
 void Node::OnPeerMessage(uint32_t, consensus::Message message) {
+    // On the peer's stream thread: the signature checks of different peers run in parallel,
+    // and the core's own check of this message then hits m_message_verifier's memory. A
+    // message that fails is still handed over: the core counts and drops it.
+    if (consensus::VerifyMessage(m_config.chain_id(), m_validators, *m_message_verifier,
+                                 message)) {
+        PreverifyBlocks(message);
+    }
     boost::asio::post(m_io, [this, m = std::move(message)]() mutable {
         if (m_stopping.load()) return;
         const uint64_t committed = m_core->committed_height();
@@ -466,6 +517,7 @@ void Node::PublishSnapshot() {
     m_snapshot.view = m_core->view();
     m_snapshot.in_view_change = m_core->in_view_change();
     m_snapshot.primary = m_core->Primary(m_core->view());
+    m_is_primary.store(m_snapshot.primary == m_self && !m_snapshot.in_view_change);
 }
 
 NodeSnapshot Node::Snapshot() const {

@@ -5,14 +5,20 @@
 //   - the consensus thread runs an io_context that owns the consensus::Core and the executor:
 //     peer messages, ticks, proposals and commits all happen there, one at a time;
 //   - gRPC threads (peer streams, client calls) hand work over by posting to that io_context;
-//   - a verification pool checks the SM2 signatures of submitted and gossiped transactions,
-//     once per node (hashes land in the VerifiedCache that the executor trusts).
+//   - a work pool (base::WorkPool) checks the SM2 signatures of submitted and gossiped
+//     transactions, once per node (hashes land in the VerifiedCache that the executor
+//     trusts). The transactions of a proposal and of a client's call are urgent. Gossip is
+//     urgent on the primary (it can only propose what it has verified) and background work
+//     on the others (a proposal that overtakes it is checked urgently then);
+//   - each peer's stream thread checks the signature of that peer's consensus messages (and
+//     the transactions of its proposals) before handing them to the consensus thread, so the
+//     checks of different peers run in parallel and the core finds them remembered
+//     (crypto::CachedVerifier).
 #pragma once
 
 #include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/thread_pool.hpp>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -25,6 +31,8 @@
 #include "consensus/pbft.h"
 #include "contracts/contract.h"
 #include "contracts/validation_key.h"  // [contracts] chain validation key
+#include "node/base/work_pool.h"
+#include "node/crypto/cached_verifier.h"
 #include "node/chain/validators.h"
 #include "node/crypto/signer.h"
 #include "node/daemon/delivery.h"  // [contracts] owner-side SecDataAccess delivery
@@ -88,12 +96,18 @@ public:
     const v1::NodeConfig& config() const { return m_config; }
     const chain::ValidatorSet& validators() const { return m_validators; }
     uint32_t self() const { return m_self; }
+    uint64_t verifications() const { return m_verifier->verifications(); }
     bool stopping() const { return m_stopping.load(); }
 
 private:
     Node() = default;
     void OnPeerMessage(uint32_t from, consensus::Message message);
-    void OnPeerTx(uint32_t from, chain::Transaction tx);
+    void OnPeerTxs(uint32_t from, std::vector<chain::Transaction> txs);
+    void AdmitGossiped(uint32_t from, chain::Transaction tx);
+    // Checks the transactions of the blocks a message carries in parallel (remembered in the
+    // VerifiedCache for the executor).
+    void PreverifyBlocks(const consensus::Message& message);
+    void ParallelFor(size_t n, const std::function<void(size_t)>& fn);
     void ScheduleTick();
     void OnTick();
     void MaybePropose();
@@ -112,6 +126,7 @@ private:
     uint32_t m_self = 0;
     std::unique_ptr<crypto::Sm2Signer> m_signer;
     std::unique_ptr<crypto::Sm2Verifier> m_verifier;
+    std::unique_ptr<crypto::CachedVerifier> m_message_verifier;  // consensus messages
     std::unique_ptr<storage::ChainStore> m_store;
     std::unique_ptr<contracts::Registry> m_registry;
     std::unique_ptr<contracts::ValidationKey> m_validation_key;  // [contracts] outlives m_executor
@@ -125,7 +140,10 @@ private:
 
     boost::asio::io_context m_io;
     std::unique_ptr<boost::asio::steady_timer> m_tick_timer;
-    std::unique_ptr<boost::asio::thread_pool> m_verify_pool;
+    std::unique_ptr<base::WorkPool> m_pool;
+    std::atomic<size_t> m_gossip_backlog{0};   // gossiped transactions queued on m_pool
+    std::atomic<bool> m_is_primary{false};     // of the current view (set by PublishSnapshot)
+    std::atomic<uint64_t> m_gossip_dropped{0};  // refused because the backlog was full
     std::thread m_consensus_thread;
     std::chrono::steady_clock::time_point m_first_pending{};  // consensus thread only
     bool m_has_first_pending = false;                          // consensus thread only

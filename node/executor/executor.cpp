@@ -44,6 +44,11 @@ void Emit(const Entries& entries, const std::function<bool(std::string_view, Byt
 class Overlay final : public contracts::StateView {
 public:
     explicit Overlay(const contracts::StateView& base) : m_base(base) {}
+    // An overlay over another overlay must layer on it, never copy it: a copy (what
+    // `Overlay tx(block)` would otherwise pick) duplicated the block's writes for every
+    // transaction, quadratic in the block size.
+    Overlay(const Overlay&) = delete;
+    Overlay& operator=(const Overlay&) = delete;
 
     std::optional<Bytes> Get(std::string_view key) const override {
         auto it = m_writes.find(std::string(key));
@@ -67,8 +72,13 @@ public:
         Emit(merged, fn);
     }
     const chain::WriteSet& writes() const { return m_writes; }
-    void Absorb(const chain::WriteSet& child) {
-        for (const auto& [k, v] : child) m_writes.insert_or_assign(k, v);
+    chain::WriteSet TakeWrites() { return std::move(m_writes); }
+    void Absorb(chain::WriteSet child) {
+        if (m_writes.empty()) {
+            m_writes = std::move(child);
+            return;
+        }
+        for (auto& [k, v] : child) m_writes.insert_or_assign(k, std::move(v));
     }
 
 private:
@@ -159,6 +169,9 @@ const ExecutedBlock* Executor::FindPending(const Hash256& hash) const {
 }
 
 Result<Hash256> Executor::Execute(const chain::Block& block) {
+    // The same header (hence the same transactions, through tx_root) was executed already:
+    // the primary executes its proposal to fill in the state root and then accepts it.
+    if (const ExecutedBlock* done = FindPending(block.Hash())) return done->header.state_root;
     const auto tip = m_store.Tip();
     const ExecutedBlock* parent = nullptr;
     Hash256 parent_root{};
@@ -208,6 +221,9 @@ Result<ExecutedBlock> Executor::Run(const chain::Block& block, const Hash256& pa
     ExecutedBlock out;
     out.header = block.header;
     out.receipts.reserve(block.transactions.size());
+    if (m_opt.parallel_for) {
+        mempool::PreverifyTransactions(block.transactions, m_verifier, m_cache, m_opt.parallel_for);
+    }
 
     for (size_t i = 0; i < block.transactions.size(); ++i) {
         const auto& tx = block.transactions[i];
@@ -227,7 +243,7 @@ Result<ExecutedBlock> Executor::Run(const chain::Block& block, const Hash256& pa
         }
         block_state.Put(nonce_key, EncodeNonce(body->nonce));
 
-        Overlay tx_state(block_state);
+        Overlay tx_state(static_cast<const contracts::StateView&>(block_state));
         Status result;
         switch (static_cast<chain::TxType>(body->type)) {
             case chain::TxType::kStatePut: {
@@ -272,13 +288,13 @@ Result<ExecutedBlock> Executor::Run(const chain::Block& block, const Hash256& pa
                 result = InvalidArgument("unknown transaction type " + std::to_string(body->type));
         }
         if (result.ok()) {
-            block_state.Absorb(tx_state.writes());
+            block_state.Absorb(tx_state.TakeWrites());
             out.receipts.push_back({0, ""});
         } else {
             out.receipts.push_back({static_cast<uint32_t>(result.code()), result.message()});
         }
     }
-    out.writes = block_state.writes();
+    out.writes = block_state.TakeWrites();
     out.header.state_root = chain::NextStateRoot(parent_root, out.writes);
     return out;
 }

@@ -41,6 +41,9 @@ struct ExecutorOptions {
     // The chain validation key handed to contracts (CallContext::validation); nullptr when the
     // node holds none. Not owned; must outlive the executor.
     const contracts::ValidationOpener* validation = nullptr;
+    // When set, signatures a block brings that this node has not verified yet are checked
+    // through it in parallel before the transactions run (empty: one by one).
+    mempool::ParallelFor parallel_for;
 };
 
 // What executing one block produced.

@@ -24,7 +24,9 @@ Mempool::Mempool(MempoolOptions options, CommittedNonceFn committed_nonce)
     : m_options(options), m_committed_nonce(std::move(committed_nonce)) {}
 
 Result<Hash256> Mempool::Add(chain::Transaction tx, const chain::TxBody& body) {
-    // Hashing is the expensive part; keep it outside the lock.
+    // Hashing is the expensive part; keep it outside the lock (and remembered in the copies
+    // that Batch hands out).
+    if (!tx.memo.set) tx.RememberHash();
     const Hash256 hash = tx.Hash();
     const size_t size = TxBytes(tx);
     std::string key = ToString(body.sender);

@@ -35,4 +35,21 @@ Result<chain::TxBody> VerifyTransactionOnce(const chain::Transaction& tx, const 
     return body;
 }
 
+void PreverifyTransactions(const std::vector<chain::Transaction>& txs,
+                           const crypto::Verifier& verifier, VerifiedCache& cache,
+                           const ParallelFor& parallel_for) {
+    std::vector<const chain::Transaction*> todo;
+    std::vector<Hash256> hashes;
+    for (const auto& tx : txs) {
+        Hash256 h = tx.Hash();
+        if (cache.Contains(h)) continue;
+        todo.push_back(&tx);
+        hashes.push_back(h);
+    }
+    if (todo.empty()) return;
+    parallel_for(todo.size(), [&](size_t i) {
+        (void)VerifyTransactionOnce(*todo[i], hashes[i], verifier, cache);
+    });
+}
+
 }  // namespace meterchain::mempool

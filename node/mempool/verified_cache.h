@@ -10,6 +10,8 @@
 
 #include <cstddef>
 #include <deque>
+#include <functional>
+#include <vector>
 #include <mutex>
 #include <unordered_set>
 
@@ -50,5 +52,16 @@ private:
 Result<chain::TxBody> VerifyTransactionOnce(const chain::Transaction& tx, const Hash256& hash,
                                             const crypto::Verifier& verifier,
                                             VerifiedCache& cache);
+
+// Runs fn(0) .. fn(n-1), possibly concurrently, and returns when all have returned
+// (base::WorkPool::ParallelFor in the daemon; a plain loop will do).
+using ParallelFor = std::function<void(size_t n, const std::function<void(size_t)>& fn)>;
+
+// Checks, spread over `parallel_for`, the signature of every transaction in `txs` that is not
+// in `cache` yet, and records those that verify. Nothing is reported: the caller's own
+// VerifyTransactionOnce of each transaction then costs a lookup, and names the failures.
+void PreverifyTransactions(const std::vector<chain::Transaction>& txs,
+                           const crypto::Verifier& verifier, VerifiedCache& cache,
+                           const ParallelFor& parallel_for);
 
 }  // namespace meterchain::mempool

@@ -16,9 +16,9 @@
 
 namespace meterchain::net {
 
-struct PeerTransport::Outbound {
-    uint32_t index = 0;
-    std::string address;
+// One outbound stream to a peer with its own queue and writer thread.
+struct PeerTransport::Lane {
+    std::shared_ptr<grpc::Channel> channel;  // a TLS connection of its own
     std::mutex mutex;
     std::condition_variable cv;
     std::deque<std::shared_ptr<const v1::PeerFrame>> queue;  // guarded by mutex
@@ -26,6 +26,12 @@ struct PeerTransport::Outbound {
     std::atomic<bool> connected{false};
     grpc::ClientContext* live_context = nullptr;  // guarded by mutex; cancelled by Stop()
     std::thread thread;
+};
+
+struct PeerTransport::Outbound {
+    uint32_t index = 0;
+    std::string address;
+    Lane lanes[kLanes];
 };
 
 Bytes HelloSigningBytes(const std::string& chain_id, uint32_t from, uint32_t to,
@@ -86,11 +92,16 @@ public:
                 }
                 m_t.m_on_message(from, std::move(*message));
             } else if (frame.has_forwarded_tx()) {
-                m_t.m_on_tx(from, chain::FromProto(frame.forwarded_tx()));
+                std::vector<chain::Transaction> txs;
+                txs.push_back(chain::FromProto(frame.forwarded_tx()));
+                m_t.m_on_tx(from, std::move(txs));
             } else if (frame.has_forwarded_txs()) {
+                std::vector<chain::Transaction> txs;
+                txs.reserve(static_cast<size_t>(frame.forwarded_txs().transactions_size()));
                 for (const auto& tx : frame.forwarded_txs().transactions()) {
-                    m_t.m_on_tx(from, chain::FromProto(tx));
+                    txs.push_back(chain::FromProto(tx));
                 }
+                m_t.m_on_tx(from, std::move(txs));
             } else {
                 m_t.m_counters.bad_frames.fetch_add(1);
             }
@@ -157,7 +168,22 @@ Status PeerTransport::Start() {
         m_outbound[i] = std::move(peer);
     }
     for (auto& peer : m_outbound) {
-        if (peer) peer->thread = std::thread([this, p = peer.get()] { RunOutbound(*p); });
+        if (!peer) continue;
+        grpc::SslCredentialsOptions client_tls;
+        client_tls.pem_root_certs = m_opt.ca_pem;
+        client_tls.pem_private_key = m_opt.key_pem;
+        client_tls.pem_cert_chain = m_opt.cert_pem;
+        grpc::ChannelArguments args;
+        args.SetMaxReceiveMessageSize(static_cast<int>(m_opt.max_message_bytes));
+        args.SetMaxSendMessageSize(static_cast<int>(m_opt.max_message_bytes));
+        args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, static_cast<int>(m_opt.backoff_min_ms));
+        args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, static_cast<int>(m_opt.backoff_max_ms));
+        // Without a local subchannel pool, gRPC would let both lanes share one connection.
+        args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+        for (auto& lane : peer->lanes) {
+            lane.channel = grpc::CreateCustomChannel(peer->address, grpc::SslCredentials(client_tls), args);
+            lane.thread = std::thread([this, p = peer.get(), l = &lane] { RunOutbound(*p, *l); });
+        }
     }
     m_tx_flusher = std::thread([this] { RunTxFlusher(); });
     m_started = true;
@@ -171,12 +197,17 @@ void PeerTransport::Stop() {
     if (m_tx_flusher.joinable()) m_tx_flusher.join();
     for (auto& peer : m_outbound) {
         if (!peer) continue;
-        std::lock_guard lock(peer->mutex);
-        if (peer->live_context) peer->live_context->TryCancel();
-        peer->cv.notify_all();
+        for (auto& lane : peer->lanes) {
+            std::lock_guard lock(lane.mutex);
+            if (lane.live_context) lane.live_context->TryCancel();
+            lane.cv.notify_all();
+        }
     }
     for (auto& peer : m_outbound) {
-        if (peer && peer->thread.joinable()) peer->thread.join();
+        if (!peer) continue;
+        for (auto& lane : peer->lanes) {
+            if (lane.thread.joinable()) lane.thread.join();
+        }
     }
     if (m_server) {
         m_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
@@ -184,18 +215,8 @@ void PeerTransport::Stop() {
     }
 }
 
-void PeerTransport::RunOutbound(Outbound& peer) {
-    grpc::SslCredentialsOptions tls;
-    tls.pem_root_certs = m_opt.ca_pem;
-    tls.pem_private_key = m_opt.key_pem;
-    tls.pem_cert_chain = m_opt.cert_pem;
-    grpc::ChannelArguments args;
-    args.SetMaxReceiveMessageSize(static_cast<int>(m_opt.max_message_bytes));
-    args.SetMaxSendMessageSize(static_cast<int>(m_opt.max_message_bytes));
-    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, static_cast<int>(m_opt.backoff_min_ms));
-    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, static_cast<int>(m_opt.backoff_max_ms));
-    auto channel = grpc::CreateCustomChannel(peer.address, grpc::SslCredentials(tls), args);
-    auto stub = v1::Peer::NewStub(channel);
+void PeerTransport::RunOutbound(Outbound& peer, Lane& lane) {
+    auto stub = v1::Peer::NewStub(lane.channel);
     uint32_t backoff = m_opt.backoff_min_ms;
     const std::string& name = m_opt.validators.at(peer.index).name;
 
@@ -203,8 +224,8 @@ void PeerTransport::RunOutbound(Outbound& peer) {
         grpc::ClientContext context;
         context.set_wait_for_ready(false);
         {
-            std::lock_guard lock(peer.mutex);
-            peer.live_context = &context;
+            std::lock_guard lock(lane.mutex);
+            lane.live_context = &context;
         }
         v1::PeerAck ack;
         auto writer = stub->Connect(&context, &ack);
@@ -219,32 +240,32 @@ void PeerTransport::RunOutbound(Outbound& peer) {
             m_signer.Sign(HelloSigningBytes(m_opt.chain_id, m_opt.self, peer.index, nonce))));
         bool ok = writer->Write(hello_frame);
         if (ok) {
-            peer.connected.store(true);
+            lane.connected.store(true);
             backoff = m_opt.backoff_min_ms;
             MC_LOG(kDebug, "net", "stream open")("peer", name);
         }
         while (ok && !m_stopping.load()) {
             std::shared_ptr<const v1::PeerFrame> frame;
             {
-                std::unique_lock lock(peer.mutex);
-                peer.cv.wait_for(lock, std::chrono::milliseconds(500), [&] {
-                    return m_stopping.load() || !peer.queue.empty();
+                std::unique_lock lock(lane.mutex);
+                lane.cv.wait_for(lock, std::chrono::milliseconds(500), [&] {
+                    return m_stopping.load() || !lane.queue.empty();
                 });
                 if (m_stopping.load()) break;
-                if (peer.queue.empty()) continue;
-                frame = std::move(peer.queue.front());
-                peer.queue.pop_front();
-                peer.queued_bytes -= frame->ByteSizeLong();
+                if (lane.queue.empty()) continue;
+                frame = std::move(lane.queue.front());
+                lane.queue.pop_front();
+                lane.queued_bytes -= frame->ByteSizeLong();
             }
             ok = writer->Write(*frame);
             if (ok) m_counters.frames_sent.fetch_add(1);
         }
-        peer.connected.store(false);
+        lane.connected.store(false);
         writer->WritesDone();
         grpc::Status status = writer->Finish();
         {
-            std::lock_guard lock(peer.mutex);
-            peer.live_context = nullptr;
+            std::lock_guard lock(lane.mutex);
+            lane.live_context = nullptr;
         }
         if (m_stopping.load()) break;
         MC_LOG(kDebug, "net", "stream to peer closed")("peer", name)(
@@ -252,16 +273,17 @@ void PeerTransport::RunOutbound(Outbound& peer) {
         if (status.error_code() == grpc::StatusCode::PERMISSION_DENIED) {
             MC_LOG(kWarn, "net", "peer refused us")("peer", name)("reason", status.error_message());
         }
-        std::unique_lock lock(peer.mutex);
-        peer.cv.wait_for(lock, std::chrono::milliseconds(backoff),
+        std::unique_lock lock(lane.mutex);
+        lane.cv.wait_for(lock, std::chrono::milliseconds(backoff),
                          [&] { return m_stopping.load(); });
         backoff = std::min(backoff * 2, m_opt.backoff_max_ms);
     }
 }
 
-void PeerTransport::Enqueue(uint32_t to, std::shared_ptr<const v1::PeerFrame> frame) {
+void PeerTransport::Enqueue(uint32_t to, std::shared_ptr<const v1::PeerFrame> frame,
+                            LaneIndex lane_index) {
     if (to >= m_outbound.size() || !m_outbound[to]) return;
-    Outbound& peer = *m_outbound[to];
+    Lane& peer = m_outbound[to]->lanes[lane_index];
     const size_t size = frame->ByteSizeLong();
     {
         std::lock_guard lock(peer.mutex);
@@ -280,13 +302,13 @@ void PeerTransport::Enqueue(uint32_t to, std::shared_ptr<const v1::PeerFrame> fr
 void PeerTransport::Send(uint32_t to, const consensus::Message& message) {
     auto frame = std::make_shared<v1::PeerFrame>();
     *frame->mutable_message() = ToProto(message);
-    Enqueue(to, std::move(frame));
+    Enqueue(to, std::move(frame), kConsensusLane);
 }
 
 void PeerTransport::Broadcast(const consensus::Message& message) {
     auto frame = std::make_shared<v1::PeerFrame>();
     *frame->mutable_message() = ToProto(message);
-    for (uint32_t i = 0; i < m_outbound.size(); ++i) Enqueue(i, frame);
+    for (uint32_t i = 0; i < m_outbound.size(); ++i) Enqueue(i, frame, kConsensusLane);
 }
 
 void PeerTransport::BroadcastTx(const chain::Transaction& tx) {
@@ -311,7 +333,7 @@ void PeerTransport::FlushTxs() {
         m_tx_batch_size = 0;
     }
     if (!frame) return;
-    for (uint32_t i = 0; i < m_outbound.size(); ++i) Enqueue(i, frame);
+    for (uint32_t i = 0; i < m_outbound.size(); ++i) Enqueue(i, frame, kGossipLane);
 }
 
 // Sends a partial batch once it is tx_batch_delay_ms old.
@@ -336,8 +358,14 @@ std::vector<bool> PeerTransport::Connected() const {
         if (i == m_opt.self) {
             out[i] = true;
         } else {
-            out[i] = (m_outbound.size() > i && m_outbound[i] && m_outbound[i]->connected.load()) ||
-                     m_inbound_streams[i].load() > 0;
+            // Up means both lanes, in either direction.
+            bool up = m_inbound_streams[i].load() >= static_cast<int>(kLanes);
+            if (m_outbound.size() > i && m_outbound[i]) {
+                const auto& lanes = m_outbound[i]->lanes;
+                up = up || (lanes[kConsensusLane].connected.load() &&
+                            lanes[kGossipLane].connected.load());
+            }
+            out[i] = up;
         }
     }
     return out;

@@ -1,8 +1,10 @@
 // The peer transport between validators: gRPC bidirectional-capable streams (service Peer in
 // proto/node.proto) over mutual TLS with the cluster CA.
 //
-// Each node keeps one outbound stream to every other validator and accepts one inbound stream
-// from each. A caller proves who it is twice: its TLS certificate must be signed by the
+// Each node keeps two outbound streams ("lanes") to every other validator and accepts the
+// same from each: consensus messages travel on one, gossiped transactions on the other, so a
+// backlog of gossip never holds up a proposal or a vote (neither in the sender's queue nor
+// in the HTTP/2 stream, nor behind the receiver's handling of a gossip frame). A caller proves who it is twice: its TLS certificate must be signed by the
 // cluster CA with the validator's name as common name, and its first frame (PeerHello) must be
 // SM2-signed by the validator's key from the validator set. Anything else is refused and
 // logged. Outbound streams reconnect with exponential back-off. Each peer has a bounded queue
@@ -10,8 +12,9 @@
 // retransmits what matters), so a slow or dead peer cannot exhaust memory.
 //
 // Thread-safety: Send/Broadcast/BroadcastTx/Connected may be called from any thread. Handlers
-// are called on gRPC threads, concurrently for different peers; they must be quick (post
-// the work elsewhere).
+// are called on gRPC threads, concurrently for different peers and in each peer's order; the
+// next frame of that peer is read when the handler returns, so a handler may do a message's
+// own work (checking its signature) but must post anything long elsewhere.
 #pragma once
 
 #include <atomic>
@@ -66,7 +69,8 @@ struct TransportCounters {
 class PeerTransport {
 public:
     using MessageHandler = std::function<void(uint32_t from, consensus::Message message)>;
-    using TxHandler = std::function<void(uint32_t from, chain::Transaction tx)>;
+    // Gossiped transactions, a frame's worth at a time (unverified).
+    using TxHandler = std::function<void(uint32_t from, std::vector<chain::Transaction> txs)>;
 
     // `signer` and `verifier` must outlive the transport.
     PeerTransport(TransportOptions options, const crypto::Signer& signer,
@@ -87,7 +91,8 @@ public:
     // Gossips a client transaction (verified by this node) to every other validator.
     void BroadcastTx(const chain::Transaction& tx);
 
-    // Per validator index: an authenticated stream is up in either direction (self: true).
+    // Per validator index: authenticated streams of both lanes are up in either direction
+    // (self: true).
     std::vector<bool> Connected() const;
     const TransportCounters& counters() const { return m_counters; }
 
@@ -95,10 +100,12 @@ public:
     struct Outbound;
 
 private:
-    void RunOutbound(Outbound& peer);
+    struct Lane;
+    enum LaneIndex : size_t { kConsensusLane = 0, kGossipLane = 1, kLanes = 2 };
+    void RunOutbound(Outbound& peer, Lane& lane);
     void RunTxFlusher();
     void FlushTxs();
-    void Enqueue(uint32_t to, std::shared_ptr<const v1::PeerFrame> frame);
+    void Enqueue(uint32_t to, std::shared_ptr<const v1::PeerFrame> frame, LaneIndex lane);
     friend class Service;
 
     TransportOptions m_opt;

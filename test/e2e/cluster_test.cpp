@@ -166,7 +166,10 @@ TEST_CASE("bad signatures and replayed nonces are refused with clear errors", "[
     auto tx = client::MakeStatePut(s.signer, cluster.chain_id(), 1, "k", AsBytes("v"));
     auto hash = cluster.client(0).Submit(tx);
     REQUIRE(hash.ok());
-    REQUIRE(cluster.client(0).WaitForCommit(*hash, 20000)->state() == v1::TxStatus::COMMITTED);
+    const auto committed = cluster.client(0).WaitForCommit(*hash, 20000);
+    REQUIRE(committed->state() == v1::TxStatus::COMMITTED);
+    // PBFT commits with a quorum: every node asked below must have committed the block too.
+    REQUIRE(cluster.WaitHeight(committed->height(), In(20s)));
 
     auto forged = client::MakeStatePut(s.signer, cluster.chain_id(), 2, "k", AsBytes("w"));
     forged.signature[forged.signature.size() / 2] ^= 0x01;
@@ -189,6 +192,7 @@ TEST_CASE("bad signatures and replayed nonces are refused with clear errors", "[
 
     // The committed value is the first one.
     auto value = cluster.client(1).Query("state", "get", AsBytes("k"));
+    INFO(value.status().ToString());
     REQUIRE(value.ok());
     REQUIRE(ToString(*value) == "v");
 }
@@ -233,7 +237,7 @@ TEST_CASE("peers outside the cluster CA or with a foreign SM2 key are refused", 
         rogue.cert_pem = *node3_cert;
         rogue.key_pem = *node3_key;
         net::PeerTransport transport(rogue, rogue_key, verifier, [](uint32_t, consensus::Message) {},
-                                     [](uint32_t, chain::Transaction) {});
+                                     [](uint32_t, std::vector<chain::Transaction>) {});
         REQUIRE(transport.Start().ok());
         REQUIRE(cluster.WaitForLog(
             0, "hello signature does not match the SM2 key of 'institute'", In(20s)));
