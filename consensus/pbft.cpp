@@ -416,6 +416,15 @@ std::set<Hash256> Core::InFlightTxHashes() const {
 
 uint64_t Core::InFlightHeights() const { return NextHeight() - FirstUncommitted(); }
 
+size_t Core::InFlightTxCount() const {
+    size_t n = 0;
+    for (const auto& [h, slot] : m_slots) {
+        if (slot.accepted) n += slot.block.transactions.size();
+    }
+    for (const auto& [h, p] : m_waiting) n += p.block.transactions.size();
+    return n;
+}
+
 void Core::ResetSlotForNewView(Slot& s) {
     s.accepted = false;
     s.block = {};

@@ -127,6 +127,9 @@ public:
     std::set<Hash256> InFlightTxHashes() const;
     // Heights proposed or accepted above the committed tip, not committed yet.
     uint64_t InFlightHeights() const;
+    // Transactions in those blocks and in proposals waiting for their parent (the size of
+    // InFlightTxHashes() at most, without building it).
+    size_t InFlightTxCount() const;
     const Counters& counters() const { return m_counters; }
 
 private:

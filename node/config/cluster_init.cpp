@@ -124,6 +124,7 @@ v1::NodeConfig NodeConfigFor(const ClusterOptions& o, const ClusterNode& self,
     // machine uses its own core count.
     ApplyDefaults(c);
     c.mutable_mempool()->clear_verify_threads();
+    if (o.verify_threads > 0) c.mutable_mempool()->set_verify_threads(o.verify_threads);
     return c;
 }
 

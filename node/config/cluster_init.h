@@ -33,6 +33,9 @@ struct ClusterOptions {
     std::string genesis_file;  // optional input genesis JSON whose organisations get keys
     std::string host = "127.0.0.1";  // listen and advertised host of every node
     uint64_t genesis_time_ms = 0;    // 0: the current wall-clock time
+    // mempool.verify_threads of every node; 0 leaves it unset (each machine: its core count).
+    // Nodes that share one machine do better with their share of its cores.
+    uint32_t verify_threads = 0;
 };
 
 // Who node i is. i < 4: the four Tianjin organisations (utility, regulator, third-party,

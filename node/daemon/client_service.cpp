@@ -71,6 +71,19 @@ grpc::Status ClientService::SubmitTransaction(grpc::ServerContext*, const v1::Su
     return grpc::Status::OK;
 }
 
+grpc::Status ClientService::SubmitStream(
+    grpc::ServerContext* ctx,
+    grpc::ServerReaderWriter<v1::SubmitBatchResponse, v1::SubmitBatchRequest>* stream) {
+    v1::SubmitBatchRequest req;
+    while (stream->Read(&req)) {
+        v1::SubmitBatchResponse resp;
+        grpc::Status s = SubmitTransactions(ctx, &req, &resp);
+        if (!s.ok()) return s;
+        if (!stream->Write(resp)) break;
+    }
+    return grpc::Status::OK;
+}
+
 grpc::Status ClientService::SubmitTransactions(grpc::ServerContext*,
                                                const v1::SubmitBatchRequest* req,
                                                v1::SubmitBatchResponse* resp) {

@@ -16,6 +16,9 @@ public:
 
     grpc::Status SubmitTransaction(grpc::ServerContext*, const v1::SubmitRequest*,
                                    v1::SubmitResponse*) override;
+    grpc::Status SubmitStream(
+        grpc::ServerContext*,
+        grpc::ServerReaderWriter<v1::SubmitBatchResponse, v1::SubmitBatchRequest>*) override;
     grpc::Status SubmitTransactions(grpc::ServerContext*, const v1::SubmitBatchRequest*,
                                     v1::SubmitBatchResponse*) override;
     grpc::Status GetTransaction(grpc::ServerContext*, const v1::TxQuery*,

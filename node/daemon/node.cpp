@@ -20,7 +20,11 @@ namespace {
 constexpr std::string_view kDurablePrefix = "c/";
 constexpr size_t kMaxBatchBytes = 16u << 20;
 constexpr uint64_t kMaxBlocksPerResponse = 8;
+// A partial batch is proposed while no block is in flight; a second one joins the pipeline
+// only when this many transactions wait (heavy load: overlapping two blocks' verification
+// and votes pays off). Light load thus makes fewer, larger blocks, whose votes cost less.
 constexpr uint64_t kPartialBlocksInFlight = 2;
+constexpr size_t kPipelineMinTxs = 64;
 // Gossiped transactions are verified in chunks of this many (one pool job each)...
 constexpr size_t kGossipChunk = 16;
 // ...and at most this many wait; beyond it gossip is dropped (the transaction still reaches
@@ -410,16 +414,26 @@ void Node::MaybePropose() {
         m_first_pending = now;
     }
     if (!m_core->CanPropose()) return;
+    // A partial batch waits for the batch delay and for room in the pipeline (see
+    // kPartialBlocksInFlight): blocks then grow with the load instead of staying small.
+    const bool delay_over =
+        now - m_first_pending >= std::chrono::milliseconds(cc.max_batch_delay_ms());
+    const uint64_t heights_in_flight = m_core->InFlightHeights();
+    auto partial_may_go = [&](size_t txs) {
+        return delay_over && heights_in_flight < kPartialBlocksInFlight &&
+               (heights_in_flight == 0 || txs >= kPipelineMinTxs);
+    };
+    // Decide from counts first: building a batch copies up to max_block_txs transactions,
+    // and this runs after every gossip chunk, tick and commit.
+    const size_t pending = m_mempool->size();
+    const size_t in_flight_txs = m_core->InFlightTxCount();
+    const size_t waiting = pending > in_flight_txs ? pending - in_flight_txs : 0;
+    if (waiting < cc.max_block_txs() && !partial_may_go(waiting)) return;
     const auto in_flight = m_core->InFlightTxHashes();
     auto batch = m_mempool->Batch(cc.max_block_txs(), kMaxBatchBytes, in_flight);
     if (batch.empty()) return;
     const bool full = batch.size() >= cc.max_block_txs();
-    // A partial batch waits for the batch delay, and under load also until fewer than two
-    // blocks are in flight: blocks then grow with the load instead of staying small.
-    if (!full && (now - m_first_pending < std::chrono::milliseconds(cc.max_batch_delay_ms()) ||
-                  m_core->InFlightHeights() >= kPartialBlocksInFlight)) {
-        return;
-    }
+    if (!full && !partial_may_go(batch.size())) return;
     const size_t count = batch.size();
     Status s = m_core->Propose(std::move(batch), WallMs());
     m_has_first_pending = false;

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "node/crypto/sm.h"
+
 namespace meterchain::mempool {
 
 VerifiedCache::VerifiedCache(size_t capacity) : m_capacity(std::max<size_t>(capacity, 1)) {}
@@ -26,12 +28,19 @@ size_t VerifiedCache::size() const {
     return m_set.size();
 }
 
+Hash256 VerifiedKey(const Hash256& tx_hash, ByteView signature) {
+    Bytes joined(tx_hash.begin(), tx_hash.end());
+    joined.insert(joined.end(), signature.begin(), signature.end());
+    return crypto::Sm3(joined);
+}
+
 Result<chain::TxBody> VerifyTransactionOnce(const chain::Transaction& tx, const Hash256& hash,
                                             const crypto::Verifier& verifier,
                                             VerifiedCache& cache) {
-    if (cache.Contains(hash)) return chain::TxBody::Parse(tx.body);
+    const Hash256 key = VerifiedKey(hash, tx.signature);
+    if (cache.Contains(key)) return chain::TxBody::Parse(tx.body);
     auto body = chain::VerifyTransaction(tx, verifier);
-    if (body.ok()) cache.Insert(hash);
+    if (body.ok()) cache.Insert(key);
     return body;
 }
 
@@ -42,7 +51,7 @@ void PreverifyTransactions(const std::vector<chain::Transaction>& txs,
     std::vector<Hash256> hashes;
     for (const auto& tx : txs) {
         Hash256 h = tx.Hash();
-        if (cache.Contains(h)) continue;
+        if (cache.Contains(VerifiedKey(h, tx.signature))) continue;
         todo.push_back(&tx);
         hashes.push_back(h);
     }

@@ -47,8 +47,15 @@ private:
     std::deque<Hash256> m_order;                       // guarded by m_mutex; oldest first
 };
 
-// chain::VerifyTransaction, once per node: when `cache` already holds `hash` (= tx.Hash()) the
-// body is only parsed; a signature that verifies is remembered.
+// What the cache remembers for a transaction: SM3 over its hash (= SM3 of the body) and its
+// signature. The tx hash alone covers only the body, and a body once seen with a valid
+// signature must not vouch for a copy carrying another (a primary could otherwise put
+// transactions with forged signatures into a block that every node accepts).
+Hash256 VerifiedKey(const Hash256& tx_hash, ByteView signature);
+
+// chain::VerifyTransaction, once per node: when `cache` already holds the transaction's
+// VerifiedKey (`hash` = tx.Hash()) the body is only parsed; a signature that verifies is
+// remembered.
 Result<chain::TxBody> VerifyTransactionOnce(const chain::Transaction& tx, const Hash256& hash,
                                             const crypto::Verifier& verifier,
                                             VerifiedCache& cache);

@@ -3,6 +3,12 @@
 #include "node/base/bytes.h"
 #include "node/base/codec.h"
 #include "node/base/status.h"
+#include "node/base/work_pool.h"
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <vector>
 
 using namespace meterchain;
 
@@ -59,4 +65,41 @@ TEST_CASE("Result holds a value or an error status", "[base]") {
     CHECK_FALSE(bad.ok());
     CHECK(bad.status().code() == StatusCode::kNotFound);
     CHECK(bad.status().ToString() == "NOT_FOUND: no block at height 9");
+}
+
+TEST_CASE("WorkPool::ParallelFor runs every index once, also from inside a pool job", "[base]") {
+    base::WorkPool pool(2);
+    std::vector<std::atomic<int>> hits(1000);
+    pool.ParallelFor(hits.size(), [&](size_t i) { hits[i].fetch_add(1); });
+    for (const auto& h : hits) REQUIRE(h.load() == 1);
+
+    // Nested: a background job that itself fans out (the caller takes its share, so this
+    // cannot wait on a pool whose threads are all busy).
+    std::mutex m;
+    std::condition_variable cv;
+    bool done = false;
+    std::atomic<int> inner{0};
+    pool.Post(base::WorkPool::Priority::kBackground, [&] {
+        pool.ParallelFor(64, [&](size_t) { inner.fetch_add(1); });
+        std::lock_guard lock(m);
+        done = true;
+        cv.notify_all();
+    });
+    std::unique_lock lock(m);
+    REQUIRE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return done; }));
+    REQUIRE(inner.load() == 64);
+}
+
+TEST_CASE("WorkPool::Stop finishes urgent work and drops background work", "[base]") {
+    std::atomic<int> urgent{0};
+    {
+        base::WorkPool pool(1);
+        for (int i = 0; i < 50; ++i) {
+            pool.Post(base::WorkPool::Priority::kUrgent, [&] { urgent.fetch_add(1); });
+        }
+        pool.Stop();
+        pool.Post(base::WorkPool::Priority::kUrgent, [&] { urgent.fetch_add(100); });  // ignored
+        pool.Stop();  // idempotent
+    }
+    REQUIRE(urgent.load() == 50);
 }

@@ -211,3 +211,19 @@ TEST_CASE("state root is a hash chain over canonical write sets", "[chain]") {
     CHECK(r2 != r1);
     CHECK(NextStateRoot(Hash256{}, a) == r1);
 }
+
+TEST_CASE("a remembered transaction hash follows the body, also in copies", "[chain]") {
+    chain::Transaction tx{ToBytes("body bytes of a transaction"), ToBytes("sig")};
+    const Hash256 original = crypto::Sm3(tx.body);
+    tx.RememberHash();
+    REQUIRE(tx.memo.set);
+    REQUIRE(tx.Hash() == original);
+    chain::Transaction copy = tx;
+    REQUIRE(copy.Hash() == original);
+    // Changed in place (same size) after hashing: hashed again, never the stale value.
+    copy.body[3] ^= 0x01;
+    REQUIRE(copy.Hash() == crypto::Sm3(copy.body));
+    REQUIRE(copy.Hash() != original);
+    REQUIRE(tx.Hash() == original);
+    REQUIRE(copy != tx);
+}

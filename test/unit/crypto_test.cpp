@@ -14,6 +14,7 @@
 
 #include "node/base/bytes.h"
 #include "node/base/status.h"
+#include "node/crypto/cached_verifier.h"
 #include "node/crypto/signer.h"
 #include "node/crypto/sm.h"
 
@@ -580,4 +581,26 @@ TEST_CASE("SM2 signatures and keys interoperate with the openssl command line", 
     CHECK(*pt == msg);
 
     fs::remove_all(dir);
+}
+
+TEST_CASE("CachedVerifier checks a signature once and never remembers a failure", "[crypto]") {
+    crypto::Sm2Signer signer(crypto::Sm2PrivateKey::Generate());
+    crypto::Sm2Verifier inner;
+    crypto::CachedVerifier cached(inner, 4);
+    const Bytes msg = ToBytes("PREPARE h=7");
+    const Bytes sig = signer.Sign(msg);
+    REQUIRE(cached.Verify(signer.PublicKey(), msg, sig));
+    REQUIRE(cached.Verify(signer.PublicKey(), msg, sig));
+    REQUIRE(inner.verifications() == 1);
+    // Another message with the same signature is a different triple.
+    REQUIRE_FALSE(cached.Verify(signer.PublicKey(), ToBytes("PREPARE h=8"), sig));
+    REQUIRE_FALSE(cached.Verify(signer.PublicKey(), ToBytes("PREPARE h=8"), sig));
+    REQUIRE(inner.verifications() == 3);
+    // Bounded: after many others the first is forgotten and checked again, still correctly.
+    for (int i = 0; i < 8; ++i) {
+        const Bytes m = ToBytes("m" + std::to_string(i));
+        REQUIRE(cached.Verify(signer.PublicKey(), m, signer.Sign(m)));
+    }
+    REQUIRE(cached.Verify(signer.PublicKey(), msg, sig));
+    REQUIRE(inner.verifications() == 12);
 }

@@ -567,3 +567,21 @@ TEST_CASE("VerifiedCache is safe under concurrent use", "[mempool]") {
     for (auto& t : threads) t.join();
     CHECK(cache.size() == 1000);
 }
+
+TEST_CASE("a body verified once does not vouch for a copy with another signature", "[mempool]") {
+    Client client;
+    crypto::Sm2Verifier verifier;
+    VerifiedCache cache;
+    const SignedTx signed_tx = client.Tx(1);
+    REQUIRE(VerifyTransactionOnce(signed_tx.tx, signed_tx.hash, verifier, cache).ok());
+    REQUIRE(verifier.verifications() == 1);
+    // Same body, so the same tx hash; the cache entry must not cover this signature.
+    Transaction forged = signed_tx.tx;
+    forged.signature[forged.signature.size() / 2] ^= 0x01;
+    REQUIRE(forged.Hash() == signed_tx.hash);
+    auto refused = VerifyTransactionOnce(forged, forged.Hash(), verifier, cache);
+    REQUIRE(refused.status().code() == StatusCode::kUnauthenticated);
+    // The genuine one is still remembered: parsed, not verified again.
+    REQUIRE(VerifyTransactionOnce(signed_tx.tx, signed_tx.hash, verifier, cache).ok());
+    REQUIRE(verifier.verifications() == 2);
+}
