@@ -54,6 +54,9 @@ uint32_t Core::Primary(uint64_t view) const {
 
 void Core::Step(const Message& message) {
     if (Sender(message) == m_opt.self && !std::holds_alternative<BlockResponse>(message)) return;
+    if (const auto* vote = std::get_if<Vote>(&message); vote != nullptr && !VoteNeeded(*vote)) {
+        return;
+    }
     if (!VerifyMessage(m_opt.chain_id, m_opt.validators, m_verifier, message)) {
         ++m_counters.bad_signatures;
         return;
@@ -93,7 +96,13 @@ void Core::Tick() {
         for (auto it = m_view_changes.lower_bound(m_view); it != m_view_changes.end(); ++it) {
             for (const auto& [from, vc] : it->second) wanting.insert(from);
         }
-        if (wanting.size() < m_opt.validators.Quorum()) return;
+        if (wanting.size() < m_opt.validators.Quorum()) {
+            // Alone in this view change, perhaps only because this replica is behind an idle
+            // cluster (no message would tell it so): now and then ask a peer for the heights
+            // above its own. A peer that has them answers; the blocks carry certificates.
+            if (m_view_change_ticks % (4 * m_opt.fetch_retry_ticks) == 0) ProbeAhead();
+            return;
+        }
         if (++m_ticks >= ViewTimeout()) {
             ++m_view_change_attempts;  // this view failed too: wait twice as long for the next
             StartViewChange(m_view + 1);
@@ -296,6 +305,19 @@ void Core::SendVote(VoteKind kind, uint64_t height, const Hash256& digest) {
     first[m_opt.self] = digest;
     votes[digest][m_opt.self] = v.signature;
     m_ready.messages.push_back({Outbound::kBroadcast, std::move(msg)});
+}
+
+bool Core::VoteNeeded(const Vote& m) const {
+    if (m.height < FirstUncommitted()) return false;
+    if (m_in_view_change || m.view != m_view) return true;  // OnVote decides (may note a peer ahead)
+    auto it = m_slots.find(m.height);
+    if (it == m_slots.end()) return true;
+    const Slot& slot = it->second;
+    const auto& first = m.kind == VoteKind::kPrepare ? slot.prepare_of : slot.commit_of;
+    auto seen = first.find(m.from);
+    if (seen != first.end() && seen->second == m.digest) return false;  // a repeat
+    if (!slot.accepted || m.digest != slot.digest) return true;  // evidence, or a missed block
+    return m.kind == VoteKind::kPrepare ? !slot.prepared : !slot.committed_local;
 }
 
 void Core::OnVote(const Vote& m) {

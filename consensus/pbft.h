@@ -169,6 +169,11 @@ private:
     // Message handlers.
     void OnPrePrepare(const PrePrepare& m);
     void OnVote(const Vote& m);
+    // False for a vote that can change nothing here: a repeat, one for a height already
+    // committed, or one for the accepted block after its quorum of that kind was reached.
+    // Such votes are dropped before their signature is checked: with n = 4, a replica then
+    // verifies 2 of the 3 prepares and 2 of the 3 commits it receives per block.
+    bool VoteNeeded(const Vote& m) const;
     void OnCheckpoint(const Checkpoint& m);
     void OnViewChange(const ViewChange& m);
     void OnNewView(const NewView& m);
@@ -198,6 +203,8 @@ private:
     // `urgent`: fetch now; otherwise give the normal protocol fetch_retry_ticks to catch up.
     void NoteAhead(uint64_t height, uint32_t peer, bool urgent = true);
     void MaybeFetch();
+    // Asks the next peer in turn for the blocks above the committed tip (see Tick).
+    void ProbeAhead();
 
     // View change.
     void StartViewChange(uint64_t new_view);
@@ -253,6 +260,7 @@ private:
     bool m_fetching = false;
     uint32_t m_fetch_ticks = 0;
     uint32_t m_fetch_attempt = 0;
+    uint32_t m_probe_rotation = 0;
 
     Ready m_ready;
     // Cache of InFlightTxHashes: tx hashes per in-flight block hash (not protocol state).

@@ -65,6 +65,16 @@ void Core::MaybeFetch() {
     ++m_fetch_attempt;
 }
 
+void Core::ProbeAhead() {
+    const uint32_t n = static_cast<uint32_t>(m_opt.validators.size());
+    if (n == 1) return;
+    uint32_t peer = (m_opt.self + 1 + m_probe_rotation++) % n;
+    if (peer == m_opt.self) peer = (peer + 1) % n;
+    const uint64_t first = FirstUncommitted();
+    Send(static_cast<int32_t>(peer),
+         BlockRequest{first, first + m_opt.max_blocks_per_request - 1, m_opt.self, {}});
+}
+
 void Core::OnBlockRequest(const BlockRequest& m) {
     if (!m_has_committed || m.from_height > m.to_height) return;
     const uint64_t last = std::min({m.to_height, m_committed_height,

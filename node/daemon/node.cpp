@@ -365,8 +365,10 @@ void Node::AdmitGossiped(uint32_t from, chain::Transaction tx) {
 void Node::OnPeerMessage(uint32_t, consensus::Message message) {
     // On the peer's stream thread: the signature checks of different peers run in parallel,
     // and the core's own check of this message then hits m_message_verifier's memory. A
-    // message that fails is still handed over: the core counts and drops it.
-    if (consensus::VerifyMessage(m_config.chain_id(), m_validators, *m_message_verifier,
+    // message that fails is still handed over: the core counts and drops it. Votes are left
+    // to the core, which checks only those it still needs (Core::VoteNeeded).
+    if (!std::holds_alternative<consensus::Vote>(message) &&
+        consensus::VerifyMessage(m_config.chain_id(), m_validators, *m_message_verifier,
                                  message)) {
         PreverifyBlocks(message);
     }

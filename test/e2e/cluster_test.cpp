@@ -293,6 +293,12 @@ TEST_CASE("a validator started late with an empty data dir syncs the whole chain
     REQUIRE(cluster.WaitUp(3, In(20s)));
     const bool synced = cluster.WaitHeight(tip, In(60s), {3});
     INFO("warnings:\n" << cluster.Problems());
+    INFO("late node log:\n" << cluster.ReadLog(3));
+    auto late_status = cluster.client(3).GetStatus();
+    INFO("late node: height " << (late_status.ok() ? late_status->height() : 0) << " view "
+                              << (late_status.ok() ? late_status->view() : 0) << " in view change "
+                              << (late_status.ok() && late_status->in_view_change()) << ", tip "
+                              << tip);
     REQUIRE(synced);
     RequireSameChain(cluster, {0, 3}, tip);
     auto block = cluster.client(3).GetBlock(tip);
