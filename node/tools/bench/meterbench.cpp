@@ -307,7 +307,8 @@ public:
                      duration_s, m_nodes.size());
         // Streams: one worker (and stream) per node. Calls: 16 workers, since each waits for
         // its answer before the next send.
-        const int workers = stream ? static_cast<int>(m_nodes.size()) : 16;
+        // Streams: at least 4 (a stream's requests are handled one after another).
+        const int workers = stream ? std::max(4, static_cast<int>(m_nodes.size())) : 16;
         std::atomic<uint64_t> submitted{0}, refused{0};
         const auto t0 = Clock::now() + std::chrono::milliseconds(200);
         {
@@ -325,7 +326,12 @@ public:
                 pool.emplace_back([&, w] {
                     // A sender's transactions stay on one worker, so its nonces arrive in order.
                     std::vector<size_t> mine;
-                    for (size_t i = static_cast<size_t>(w); i < total; i += workers) mine.push_back(i);
+                    for (size_t i = 0; i < total; ++i) {
+                        if ((i % static_cast<size_t>(senders)) % static_cast<size_t>(workers) ==
+                            static_cast<size_t>(w)) {
+                            mine.push_back(i);
+                        }
+                    }
                     auto& c = *clients[static_cast<size_t>(w)];
                     grpc::ClientContext stream_context;
                     std::unique_ptr<grpc::ClientReaderWriter<v1::SubmitBatchRequest,
