@@ -599,18 +599,59 @@ int main(int argc, char** argv) {
     std::string soak_json = "null";
     if (flags->Has("soak") && best.tps > 0) {
         const double soak_s = static_cast<double>(*flags->Number("soak", 600, 10, 36000));
-        std::vector<long> first_rss, last_rss;
-        for (auto& p : nodes) first_rss.push_back(RssKb(p.pid));
+        // RSS of every node every 10 s while the soak runs (a condition variable paces the
+        // sampler and wakes it at the end).
+        std::vector<std::vector<long>> samples;  // [sample][node]
+        std::mutex sample_mutex;
+        std::condition_variable sample_cv;
+        bool soak_done = false;
+        std::thread sampler([&] {
+            std::unique_lock lock(sample_mutex);
+            do {
+                std::vector<long> row;
+                for (auto& p : nodes) row.push_back(RssKb(p.pid));
+                samples.push_back(std::move(row));
+                std::fprintf(stderr, "[bench] soak: RSS sample %zu taken\n", samples.size());
+            } while (!sample_cv.wait_for(lock, std::chrono::seconds(10), [&] { return soak_done; }));
+        });
         RunResult s = run(std::floor(best.tps / 2), soak_s);
+        {
+            std::lock_guard lock(sample_mutex);
+            soak_done = true;
+        }
+        sample_cv.notify_all();
+        sampler.join();
+        std::vector<long> last_rss;
         for (auto& p : nodes) last_rss.push_back(RssKb(p.pid));
+        samples.push_back(last_rss);
+        // Growth is judged from the sample one minute in (caches and the memtable fill first)
+        // to the end; the first sample is reported too.
+        const size_t warm = std::min<size_t>(6, samples.size() - 1);
         std::ostringstream js;
         js << "{\"seconds\":" << soak_s << ",\"run\":" << RunJson(s) << ",\"rss_kb_start\":[";
-        for (size_t i = 0; i < nodes.size(); ++i) js << (i ? "," : "") << first_rss[i];
+        for (size_t i = 0; i < nodes.size(); ++i) js << (i ? "," : "") << samples.front()[i];
+        js << "],\"rss_kb_after_60s\":[";
+        for (size_t i = 0; i < nodes.size(); ++i) js << (i ? "," : "") << samples[warm][i];
         js << "],\"rss_kb_end\":[";
         for (size_t i = 0; i < nodes.size(); ++i) js << (i ? "," : "") << last_rss[i];
+        js << "],\"rss_kb_samples\":[";
+        for (size_t k = 0; k < samples.size(); ++k) {
+            js << (k ? "," : "") << "[";
+            for (size_t i = 0; i < nodes.size(); ++i) js << (i ? "," : "") << samples[k][i];
+            js << "]";
+        }
         js << "]}";
         soak_json = js.str();
         PrintRun(s);
+        for (size_t i = 0; i < nodes.size(); ++i) {
+            std::fprintf(stderr,
+                         "[bench] soak node %zu RSS: start %.1f MiB, after 60 s %.1f MiB, end %.1f "
+                         "MiB (%+.1f%% from 60 s)\n",
+                         i, samples.front()[i] / 1024.0, samples[warm][i] / 1024.0,
+                         last_rss[i] / 1024.0,
+                         samples[warm][i] ? 100.0 * (last_rss[i] - samples[warm][i]) / samples[warm][i]
+                                          : 0.0);
+        }
     }
 
     std::vector<long> hwm;
