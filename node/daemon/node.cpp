@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <boost/asio/post.hpp>
 #include <filesystem>
-#include <future>
 #include <thread>
 
 #include "node/base/log.h"

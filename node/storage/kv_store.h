@@ -54,7 +54,7 @@ public:
 
 struct LevelDbOptions {
     bool create_if_missing = true;
-    size_t block_cache_bytes = 32u << 20;
+    size_t block_cache_bytes = 8u << 20;  // reads are of recent blocks and state
     size_t write_buffer_bytes = 16u << 20;
 };
 
