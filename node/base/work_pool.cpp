@@ -49,11 +49,6 @@ void WorkPool::Post(Priority priority, std::function<void()> job) {
     (priority == Priority::kUrgent ? m_urgent_cv : m_background_cv).notify_one();
 }
 
-size_t WorkPool::background_backlog() const {
-    std::lock_guard lock(m_mutex);
-    return m_background.size();
-}
-
 void WorkPool::Run(Priority kind) {
     auto& queue = kind == Priority::kUrgent ? m_urgent : m_background;
     auto& cv = kind == Priority::kUrgent ? m_urgent_cv : m_background_cv;

@@ -36,8 +36,6 @@ public:
     // work; returns when every call has returned. fn must be safe to call concurrently.
     void ParallelFor(size_t n, const std::function<void(size_t)>& fn);
 
-    // Background jobs queued and not started yet.
-    size_t background_backlog() const;
     unsigned threads() const { return m_urgent_threads; }
 
     void Stop();

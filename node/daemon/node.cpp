@@ -93,10 +93,7 @@ Result<std::unique_ptr<Node>> Node::Create(const v1::NodeConfig& config) {
     eo.max_clock_skew_ms = cc.max_clock_skew_ms();
     eo.now_ms = WallMs;
     eo.validation = n->m_validation_key.get();  // [contracts]
-    Node* self_node = n.get();
-    eo.parallel_for = [self_node](size_t count, const std::function<void(size_t)>& fn) {
-        self_node->ParallelFor(count, fn);
-    };
+    eo.parallel_for = n->ParallelForFn();
     n->m_executor = std::make_unique<Executor>(eo, *n->m_store, *n->m_registry, *n->m_verifier,
                                                *n->m_cache);
     MC_RETURN_IF_ERROR(n->m_executor->InitGenesis(genesis->block, genesis->writes));
@@ -309,6 +306,10 @@ void Node::ParallelFor(size_t n, const std::function<void(size_t)>& fn) {
     m_pool->ParallelFor(n, fn);
 }
 
+mempool::ParallelFor Node::ParallelForFn() {
+    return [this](size_t count, const std::function<void(size_t)>& fn) { ParallelFor(count, fn); };
+}
+
 void Node::OnPeerTxs(uint32_t from, std::vector<chain::Transaction> txs) {
     const size_t n = txs.size();
     if (n == 0 || m_stopping.load()) return;
@@ -336,9 +337,7 @@ void Node::OnPeerTxs(uint32_t from, std::vector<chain::Transaction> txs) {
 
 void Node::PreverifyBlocks(const consensus::Message& message) {
     auto run = [this](const chain::Block& block) {
-        mempool::PreverifyTransactions(
-            block.transactions, *m_verifier, *m_cache,
-            [this](size_t count, const std::function<void(size_t)>& fn) { ParallelFor(count, fn); });
+        mempool::PreverifyTransactions(block.transactions, *m_verifier, *m_cache, ParallelForFn());
     };
     if (const auto* pp = std::get_if<consensus::PrePrepare>(&message)) {
         run(pp->block);

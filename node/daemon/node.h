@@ -108,6 +108,7 @@ private:
     // VerifiedCache for the executor).
     void PreverifyBlocks(const consensus::Message& message);
     void ParallelFor(size_t n, const std::function<void(size_t)>& fn);
+    mempool::ParallelFor ParallelForFn();  // ParallelFor as the executor and mempool take it
     void ScheduleTick();
     void OnTick();
     void MaybePropose();

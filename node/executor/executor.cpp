@@ -71,7 +71,6 @@ public:
         ApplyLayer(merged, m_writes, prefix);
         Emit(merged, fn);
     }
-    const chain::WriteSet& writes() const { return m_writes; }
     chain::WriteSet TakeWrites() { return std::move(m_writes); }
     void Absorb(chain::WriteSet child) {
         if (m_writes.empty()) {
