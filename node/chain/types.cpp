@@ -63,7 +63,7 @@ uint64_t Fingerprint(ByteView b) {
         h ^= h >> 29;
     }
     uint64_t tail = 0;
-    std::memcpy(&tail, b.data() + i, b.size() - i);
+    if (i < b.size()) std::memcpy(&tail, b.data() + i, b.size() - i);
     h = (h ^ tail) * 0xc4ceb9fe1a85ec53ull;
     return h ^ (h >> 32);
 }

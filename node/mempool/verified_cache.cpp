@@ -48,16 +48,16 @@ void PreverifyTransactions(const std::vector<chain::Transaction>& txs,
                            const crypto::Verifier& verifier, VerifiedCache& cache,
                            const ParallelFor& parallel_for) {
     std::vector<const chain::Transaction*> todo;
-    std::vector<Hash256> hashes;
+    std::vector<Hash256> keys;
     for (const auto& tx : txs) {
-        Hash256 h = tx.Hash();
-        if (cache.Contains(VerifiedKey(h, tx.signature))) continue;
+        Hash256 key = VerifiedKey(tx.Hash(), tx.signature);
+        if (cache.Contains(key)) continue;
         todo.push_back(&tx);
-        hashes.push_back(h);
+        keys.push_back(key);
     }
     if (todo.empty()) return;
     parallel_for(todo.size(), [&](size_t i) {
-        (void)VerifyTransactionOnce(*todo[i], hashes[i], verifier, cache);
+        if (chain::VerifyTransaction(*todo[i], verifier).ok()) cache.Insert(keys[i]);
     });
 }
 
