@@ -1,7 +1,5 @@
 #include "node/crypto/cached_verifier.h"
 
-#include <cstring>
-
 #include "node/crypto/sm.h"
 
 namespace meterchain::crypto {
@@ -15,14 +13,8 @@ void AppendBlob(Bytes& out, ByteView b) {
 
 }  // namespace
 
-size_t CachedVerifier::KeyHash::operator()(const Hash256& h) const noexcept {
-    size_t v;
-    std::memcpy(&v, h.data(), sizeof v);
-    return v;
-}
-
 CachedVerifier::CachedVerifier(const Verifier& inner, size_t capacity)
-    : m_inner(inner), m_capacity(capacity < 2 ? 2 : capacity) {}
+    : m_inner(inner), m_seen(capacity) {}
 
 bool CachedVerifier::Verify(ByteView public_key, ByteView msg, ByteView signature) const {
     Bytes triple;
@@ -33,15 +25,11 @@ bool CachedVerifier::Verify(ByteView public_key, ByteView msg, ByteView signatur
     const Hash256 key = Sm3(triple);
     {
         std::lock_guard lock(m_mutex);
-        if (m_recent.count(key) != 0 || m_older.count(key) != 0) return true;
+        if (m_seen.Contains(key)) return true;
     }
     if (!m_inner.Verify(public_key, msg, signature)) return false;
     std::lock_guard lock(m_mutex);
-    if (m_recent.size() >= m_capacity / 2) {
-        m_older = std::move(m_recent);
-        m_recent = {};
-    }
-    m_recent.insert(key);
+    m_seen.Insert(key);
     return true;
 }
 

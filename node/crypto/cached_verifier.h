@@ -3,17 +3,17 @@
 // the consensus core looks at the same message. The key is SM3 over the length-prefixed public
 // key, message and signature, so a hit means exactly the same triple verified before.
 //
-// Bounded: holds at most `capacity` entries; when full, the older half is forgotten (a
-// forgotten entry only costs one more verification, never a wrong answer). Failures are not
-// remembered.
+// Bounded: holds at most `capacity` entries, allocated up front; when full, the oldest is
+// forgotten (a forgotten entry only costs one more verification, never a wrong answer).
+// Failures are not remembered.
 //
 // Thread-safety: Verify may be called concurrently; one mutex guards the memory.
 #pragma once
 
 #include <cstddef>
 #include <mutex>
-#include <unordered_set>
 
+#include "node/base/fixed_key_set.h"
 #include "node/crypto/signer.h"
 
 namespace meterchain::crypto {
@@ -25,14 +25,9 @@ public:
     bool Verify(ByteView public_key, ByteView msg, ByteView signature) const override;
 
 private:
-    struct KeyHash {
-        size_t operator()(const Hash256& h) const noexcept;
-    };
     const Verifier& m_inner;
-    const size_t m_capacity;
     mutable std::mutex m_mutex;
-    mutable std::unordered_set<Hash256, KeyHash> m_recent;  // guarded by m_mutex
-    mutable std::unordered_set<Hash256, KeyHash> m_older;   // guarded by m_mutex
+    mutable base::FixedKeySet m_seen;  // guarded by m_mutex
 };
 
 }  // namespace meterchain::crypto

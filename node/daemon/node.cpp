@@ -197,6 +197,7 @@ Status Node::Start() {
     MC_RETURN_IF_ERROR(m_transport->Start());
 
     m_tick_timer = std::make_unique<boost::asio::steady_timer>(m_io);
+    m_batch_timer = std::make_unique<boost::asio::steady_timer>(m_io);
     PublishSnapshot();
     ScheduleTick();
     m_consensus_thread = std::thread([this] {
@@ -428,7 +429,15 @@ void Node::MaybePropose() {
     const size_t pending = m_mempool->size();
     const size_t in_flight_txs = m_core->InFlightTxCount();
     const size_t waiting = pending > in_flight_txs ? pending - in_flight_txs : 0;
-    if (waiting < cc.max_block_txs() && !partial_may_go(waiting)) return;
+    if (waiting < cc.max_block_txs() && !partial_may_go(waiting)) {
+        // Only the batch delay holds this batch back: propose the moment it ends rather than
+        // on the next tick, which would add up to a tick to every light-load commit.
+        if (!delay_over && heights_in_flight < kPartialBlocksInFlight &&
+            (heights_in_flight == 0 || waiting >= kPipelineMinTxs)) {
+            ArmBatchTimer(m_first_pending + std::chrono::milliseconds(cc.max_batch_delay_ms()));
+        }
+        return;
+    }
     const auto in_flight = m_core->InFlightTxHashes();
     auto batch = m_mempool->Batch(cc.max_block_txs(), kMaxBatchBytes, in_flight);
     if (batch.empty()) return;
@@ -454,6 +463,18 @@ void Node::MaybePropose() {
         }
         if (!stale.empty()) m_mempool->RemoveCommitted(stale);
     }
+}
+
+void Node::ArmBatchTimer(std::chrono::steady_clock::time_point when) {
+    if (m_batch_timer_armed) return;
+    m_batch_timer_armed = true;
+    m_batch_timer->expires_at(when);
+    m_batch_timer->async_wait([this](const boost::system::error_code& ec) {
+        m_batch_timer_armed = false;
+        if (ec || m_stopping.load()) return;
+        MaybePropose();
+        Drain();
+    });
 }
 
 void Node::Drain() {

@@ -112,6 +112,7 @@ private:
     void ScheduleTick();
     void OnTick();
     void MaybePropose();
+    void ArmBatchTimer(std::chrono::steady_clock::time_point when);
     void Drain();
     void ApplyCommitted(const chain::Block& block);
     void Serve(const consensus::ServeRequest& request);
@@ -141,6 +142,9 @@ private:
 
     boost::asio::io_context m_io;
     std::unique_ptr<boost::asio::steady_timer> m_tick_timer;
+    // Fires when a waiting partial batch's delay ends (ArmBatchTimer); consensus thread only.
+    std::unique_ptr<boost::asio::steady_timer> m_batch_timer;
+    bool m_batch_timer_armed = false;
     std::unique_ptr<base::WorkPool> m_pool;
     std::atomic<size_t> m_gossip_backlog{0};   // gossiped transactions queued on m_pool
     std::atomic<bool> m_is_primary{false};     // of the current view (set by PublishSnapshot)

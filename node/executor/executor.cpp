@@ -221,14 +221,16 @@ Result<ExecutedBlock> Executor::Run(const chain::Block& block, const Hash256& pa
     out.header = block.header;
     out.receipts.reserve(block.transactions.size());
     if (m_opt.parallel_for) {
-        mempool::PreverifyTransactions(block.transactions, m_verifier, m_cache, m_opt.parallel_for);
+        mempool::PreverifyTransactions(block.transactions, m_verifier, m_cache, m_opt.parallel_for,
+                                       /*repeat_busy=*/true);
     }
 
     for (size_t i = 0; i < block.transactions.size(); ++i) {
         const auto& tx = block.transactions[i];
         const std::string tx_where = where + " tx " + std::to_string(i);
         const Hash256 tx_hash = tx.Hash();
-        auto body = mempool::VerifyTransactionOnce(tx, tx_hash, m_verifier, m_cache);
+        auto body = mempool::VerifyTransactionOnce(tx, tx_hash, m_verifier, m_cache,
+                                                   /*wait_for_others=*/false);
         if (!body.ok()) return Status(body.status().code(), tx_where + ": " + body.status().message());
         if (body->chain_id != m_opt.chain_id) {
             return InvalidArgument(tx_where + ": chain id '" + body->chain_id + "'");

@@ -6,21 +6,42 @@
 
 namespace meterchain::mempool {
 
-VerifiedCache::VerifiedCache(size_t capacity) : m_capacity(std::max<size_t>(capacity, 1)) {}
+VerifiedCache::VerifiedCache(size_t capacity) : m_set(capacity) {}
 
 void VerifiedCache::Insert(const Hash256& hash) {
     std::lock_guard lock(m_mutex);
-    if (!m_set.insert(hash).second) return;
-    m_order.push_back(hash);
-    if (m_order.size() > m_capacity) {
-        m_set.erase(m_order.front());
-        m_order.pop_front();
-    }
+    m_set.Insert(hash);
 }
 
 bool VerifiedCache::Contains(const Hash256& hash) const {
     std::lock_guard lock(m_mutex);
-    return m_set.contains(hash);
+    return m_set.Contains(hash);
+}
+
+VerifiedCache::Claim VerifiedCache::Begin(const Hash256& hash, bool wait) {
+    std::unique_lock lock(m_mutex);
+    for (;;) {
+        if (m_set.Contains(hash)) return Claim::kKnown;
+        if (std::find(m_checking.begin(), m_checking.end(), hash) == m_checking.end()) {
+            m_checking.push_back(hash);
+            return Claim::kMine;
+        }
+        if (!wait) return Claim::kBusy;
+        m_checked.wait(lock);
+    }
+}
+
+void VerifiedCache::End(const Hash256& hash, bool verified) {
+    {
+        std::lock_guard lock(m_mutex);
+        if (verified) m_set.Insert(hash);
+        auto it = std::find(m_checking.begin(), m_checking.end(), hash);
+        if (it != m_checking.end()) {
+            *it = m_checking.back();
+            m_checking.pop_back();
+        }
+    }
+    m_checked.notify_all();
 }
 
 size_t VerifiedCache::size() const {
@@ -36,17 +57,22 @@ Hash256 VerifiedKey(const Hash256& tx_hash, ByteView signature) {
 
 Result<chain::TxBody> VerifyTransactionOnce(const chain::Transaction& tx, const Hash256& hash,
                                             const crypto::Verifier& verifier,
-                                            VerifiedCache& cache) {
+                                            VerifiedCache& cache, bool wait_for_others) {
     const Hash256 key = VerifiedKey(hash, tx.signature);
-    if (cache.Contains(key)) return chain::TxBody::Parse(tx.body);
+    const auto claim = cache.Begin(key, wait_for_others);
+    if (claim == VerifiedCache::Claim::kKnown) return chain::TxBody::Parse(tx.body);
     auto body = chain::VerifyTransaction(tx, verifier);
-    if (body.ok()) cache.Insert(key);
+    if (claim == VerifiedCache::Claim::kMine) {
+        cache.End(key, body.ok());
+    } else if (body.ok()) {
+        cache.Insert(key);
+    }
     return body;
 }
 
 void PreverifyTransactions(const std::vector<chain::Transaction>& txs,
                            const crypto::Verifier& verifier, VerifiedCache& cache,
-                           const ParallelFor& parallel_for) {
+                           const ParallelFor& parallel_for, bool repeat_busy) {
     std::vector<const chain::Transaction*> todo;
     std::vector<Hash256> keys;
     for (const auto& tx : txs) {
@@ -57,7 +83,13 @@ void PreverifyTransactions(const std::vector<chain::Transaction>& txs,
     }
     if (todo.empty()) return;
     parallel_for(todo.size(), [&](size_t i) {
-        if (chain::VerifyTransaction(*todo[i], verifier).ok()) cache.Insert(keys[i]);
+        const auto claim = cache.Begin(keys[i], false);
+        if (claim == VerifiedCache::Claim::kMine) {
+            cache.End(keys[i], chain::VerifyTransaction(*todo[i], verifier).ok());
+        } else if (claim == VerifiedCache::Claim::kBusy && repeat_busy &&
+                   chain::VerifyTransaction(*todo[i], verifier).ok()) {
+            cache.Insert(keys[i]);
+        }
     });
 }
 

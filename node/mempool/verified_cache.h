@@ -3,19 +3,20 @@
 // transaction shows up in a proposed block.
 //
 // Bounded: once `capacity` hashes are held, inserting another evicts the oldest (FIFO). An
-// evicted hash only costs a repeated verification, never a wrong answer.
+// evicted hash only costs a repeated verification, never a wrong answer. All memory is
+// allocated when the cache is built (base::FixedKeySet), so it does not grow as it fills.
 //
 // Thread-safety: all member functions may be called concurrently; one mutex guards all state.
 #pragma once
 
+#include <condition_variable>
 #include <cstddef>
-#include <deque>
 #include <functional>
-#include <vector>
 #include <mutex>
-#include <unordered_set>
+#include <vector>
 
 #include "node/base/bytes.h"
+#include "node/base/fixed_key_set.h"
 #include "node/base/status.h"
 #include "node/chain/types.h"
 #include "node/crypto/signer.h"
@@ -25,9 +26,9 @@ namespace meterchain::mempool {
 
 class VerifiedCache {
 public:
-    // About 6 MiB. An entry is needed from a transaction's arrival until it commits, seconds
-    // under load; one evicted earlier only costs a repeated check. (A million entries held
-    // ~100 MiB and made a node's RSS grow through a 10-minute run.)
+    // 2.5 MiB. An entry is needed from a transaction's arrival until it commits, seconds
+    // under load; one evicted earlier only costs a repeated check. (A million entries in node
+    // based containers held ~100 MiB and made a node's RSS grow through a 10-minute run.)
     static constexpr size_t kDefaultCapacity = 65536;
 
     // `capacity` must be at least 1.
@@ -39,15 +40,27 @@ public:
     // present changes nothing (its eviction position is kept).
     void Insert(const Hash256& hash);
     bool Contains(const Hash256& hash) const;
+
+    // For a caller about to verify the signature behind `hash`, so that two threads do not
+    // check the same one at once (a proposal's transactions are checked while their gossiped
+    // copies may be): kKnown when it verified before; kMine when the caller is to verify it
+    // now and report with End. While another thread is checking it: with `wait`, waits for
+    // that check and decides again; without, returns kBusy at once (the consensus path must
+    // not wait for a background thread).
+    enum class Claim { kKnown, kMine, kBusy };
+    Claim Begin(const Hash256& hash, bool wait);
+    // Ends a kMine claim: `verified` records the hash; either way waiters are woken (after a
+    // failure one of them checks again, as it would have without waiting).
+    void End(const Hash256& hash, bool verified);
+
     size_t size() const;
-    size_t capacity() const { return m_capacity; }
+    size_t capacity() const { return m_set.capacity(); }
 
 private:
-    const size_t m_capacity;
-
     mutable std::mutex m_mutex;
-    std::unordered_set<Hash256, Hash256Hasher> m_set;  // guarded by m_mutex
-    std::deque<Hash256> m_order;                       // guarded by m_mutex; oldest first
+    std::condition_variable m_checked;  // an End happened
+    base::FixedKeySet m_set;            // guarded by m_mutex
+    std::vector<Hash256> m_checking;    // guarded by m_mutex; claimed, at most one per thread
 };
 
 // What the cache remembers for a transaction: SM3 over its hash (= SM3 of the body) and its
@@ -58,10 +71,12 @@ Hash256 VerifiedKey(const Hash256& tx_hash, ByteView signature);
 
 // chain::VerifyTransaction, once per node: when `cache` already holds the transaction's
 // VerifiedKey (`hash` = tx.Hash()) the body is only parsed; a signature that verifies is
-// remembered.
+// remembered. If another thread is checking the same signature, `wait_for_others` waits for
+// its answer (gossip, submissions); without it the check is simply repeated (the consensus
+// thread, which must not wait for a background one).
 Result<chain::TxBody> VerifyTransactionOnce(const chain::Transaction& tx, const Hash256& hash,
                                             const crypto::Verifier& verifier,
-                                            VerifiedCache& cache);
+                                            VerifiedCache& cache, bool wait_for_others = true);
 
 // Runs fn(0) .. fn(n-1), possibly concurrently, and returns when all have returned
 // (base::WorkPool::ParallelFor in the daemon; a plain loop will do).
@@ -70,8 +85,10 @@ using ParallelFor = std::function<void(size_t n, const std::function<void(size_t
 // Checks, spread over `parallel_for`, the signature of every transaction in `txs` that is not
 // in `cache` yet, and records those that verify. Nothing is reported: the caller's own
 // VerifyTransactionOnce of each transaction then costs a lookup, and names the failures.
+// A signature another thread is checking right now is left to that thread, unless
+// `repeat_busy` (the executor, which needs every answer now and must not wait).
 void PreverifyTransactions(const std::vector<chain::Transaction>& txs,
                            const crypto::Verifier& verifier, VerifiedCache& cache,
-                           const ParallelFor& parallel_for);
+                           const ParallelFor& parallel_for, bool repeat_busy = false);
 
 }  // namespace meterchain::mempool

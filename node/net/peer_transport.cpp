@@ -244,7 +244,18 @@ void PeerTransport::RunOutbound(Outbound& peer, Lane& lane) {
             backoff = m_opt.backoff_min_ms;
             MC_LOG(kDebug, "net", "stream open")("peer", name);
         }
+        // gRPC keeps part of every write's bookkeeping in the call's arena until the call
+        // ends, so a stream that lived forever would grow without bound (a few hundred bytes
+        // a frame). After frames_per_stream frames the stream is closed and a fresh one opened
+        // at once; Finish() returns only after the peer has read everything, so no frame is
+        // lost or overtaken.
+        uint64_t frames_on_stream = 0;
+        bool rotate = false;
         while (ok && !m_stopping.load()) {
+            if (frames_on_stream >= m_opt.frames_per_stream) {
+                rotate = true;
+                break;
+            }
             std::shared_ptr<const v1::PeerFrame> frame;
             {
                 std::unique_lock lock(lane.mutex);
@@ -258,9 +269,17 @@ void PeerTransport::RunOutbound(Outbound& peer, Lane& lane) {
                 lane.queued_bytes -= frame->ByteSizeLong();
             }
             ok = writer->Write(*frame);
-            if (ok) m_counters.frames_sent.fetch_add(1);
+            if (ok) {
+                m_counters.frames_sent.fetch_add(1);
+                ++frames_on_stream;
+            } else {
+                // Not written: keep it for the next stream rather than lose it.
+                std::lock_guard lock(lane.mutex);
+                lane.queued_bytes += frame->ByteSizeLong();
+                lane.queue.push_front(std::move(frame));
+            }
         }
-        lane.connected.store(false);
+        if (!rotate) lane.connected.store(false);
         writer->WritesDone();
         grpc::Status status = writer->Finish();
         {
@@ -268,6 +287,11 @@ void PeerTransport::RunOutbound(Outbound& peer, Lane& lane) {
             lane.live_context = nullptr;
         }
         if (m_stopping.load()) break;
+        if (rotate && status.ok()) {
+            m_counters.streams_rotated.fetch_add(1);
+            continue;  // reopen at once; the lane stays up
+        }
+        lane.connected.store(false);
         MC_LOG(kDebug, "net", "stream to peer closed")("peer", name)(
             "reason", status.error_message())("retry_ms", backoff);
         if (status.error_code() == grpc::StatusCode::PERMISSION_DENIED) {

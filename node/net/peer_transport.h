@@ -56,6 +56,9 @@ struct TransportOptions {
     uint32_t tx_batch_delay_ms = 2;
     // ...or as soon as this many bytes are waiting.
     size_t tx_batch_bytes = 256u << 10;
+    // An outbound stream is replaced by a fresh one after this many frames (see RunOutbound:
+    // gRPC's per-call memory grows with every write until the call ends).
+    uint64_t frames_per_stream = 2048;
 };
 
 struct TransportCounters {
@@ -64,6 +67,7 @@ struct TransportCounters {
     std::atomic<uint64_t> frames_dropped{0};   // queue overflow
     std::atomic<uint64_t> peers_refused{0};    // bad hello, wrong certificate name, ...
     std::atomic<uint64_t> bad_frames{0};
+    std::atomic<uint64_t> streams_rotated{0};  // planned replacements (frames_per_stream)
 };
 
 class PeerTransport {

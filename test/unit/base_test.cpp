@@ -2,11 +2,14 @@
 
 #include "node/base/bytes.h"
 #include "node/base/codec.h"
+#include "node/base/fixed_key_set.h"
 #include "node/base/status.h"
 #include "node/base/work_pool.h"
 
 #include <atomic>
 #include <condition_variable>
+#include <deque>
+#include <set>
 #include <mutex>
 #include <vector>
 
@@ -102,4 +105,58 @@ TEST_CASE("WorkPool::Stop finishes urgent work and drops background work", "[bas
         pool.Stop();  // idempotent
     }
     REQUIRE(urgent.load() == 50);
+}
+
+namespace {
+Hash256 Key(uint32_t i) {
+    Hash256 k{};
+    for (int b = 0; b < 4; ++b) k[static_cast<size_t>(b)] = static_cast<uint8_t>(i >> (8 * b));
+    return k;
+}
+}  // namespace
+
+TEST_CASE("FixedKeySet keeps the newest keys up to its capacity, first in first out", "[base]") {
+    base::FixedKeySet set(3);
+    CHECK(set.capacity() == 3);
+    CHECK(set.Insert(Key(1)));
+    CHECK(set.Insert(Key(2)));
+    CHECK(set.Insert(Key(3)));
+    CHECK_FALSE(set.Insert(Key(1)));  // present: not refreshed
+    CHECK(set.Insert(Key(4)));        // evicts 1
+    CHECK_FALSE(set.Contains(Key(1)));
+    CHECK(set.Contains(Key(2)));
+    CHECK(set.Contains(Key(3)));
+    CHECK(set.Contains(Key(4)));
+    CHECK(set.size() == 3);
+    CHECK(base::FixedKeySet(0).capacity() == 1);
+}
+
+TEST_CASE("FixedKeySet agrees with a reference FIFO through many evictions", "[base]") {
+    // 2000 distinct keys through 257 places: evictions all the way, probe runs and
+    // backward-shift deletion in every shape.
+    constexpr size_t kCapacity = 257;
+    base::FixedKeySet set(kCapacity);
+    std::deque<Hash256> fifo;
+    std::set<Hash256> present;
+    uint64_t x = 12345;
+    for (int step = 0; step < 20000; ++step) {
+        x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+        const Hash256 k = Key(static_cast<uint32_t>(x >> 33) % 2000);
+        const bool inserted = set.Insert(k);
+        REQUIRE(inserted == (present.count(k) == 0));
+        if (inserted) {
+            fifo.push_back(k);
+            present.insert(k);
+            if (fifo.size() > kCapacity) {
+                present.erase(fifo.front());
+                fifo.pop_front();
+            }
+        }
+        REQUIRE(set.size() == fifo.size());
+        if (step % 97 == 0) {
+            for (uint32_t i = 0; i < 2000; ++i) {
+                REQUIRE(set.Contains(Key(i)) == (present.count(Key(i)) != 0));
+            }
+        }
+    }
 }

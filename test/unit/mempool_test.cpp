@@ -585,3 +585,35 @@ TEST_CASE("a body verified once does not vouch for a copy with another signature
     REQUIRE(VerifyTransactionOnce(signed_tx.tx, signed_tx.hash, verifier, cache).ok());
     REQUIRE(verifier.verifications() == 2);
 }
+
+TEST_CASE("VerifiedCache lets one thread check a signature while others wait for it", "[mempool]") {
+    VerifiedCache cache(16);
+    Hash256 h{};
+    h[0] = 7;
+    REQUIRE(cache.Begin(h, true) == VerifiedCache::Claim::kMine);
+    CHECK(cache.Begin(h, false) == VerifiedCache::Claim::kBusy);
+
+    // A waiter blocks until the claim ends; the check verified, so it learns "known".
+    std::atomic<int> answer{-1};
+    std::thread waiter([&] { answer = static_cast<int>(cache.Begin(h, true)); });
+    cache.End(h, true);
+    waiter.join();
+    CHECK(answer.load() == static_cast<int>(VerifiedCache::Claim::kKnown));
+    CHECK(cache.Contains(h));
+
+    // After a failed check a waiter gets the claim and checks again itself.
+    Hash256 bad{};
+    bad[0] = 8;
+    REQUIRE(cache.Begin(bad, true) == VerifiedCache::Claim::kMine);
+    std::atomic<int> second{-1};
+    std::thread retry([&] {
+        second = static_cast<int>(cache.Begin(bad, true));
+        if (second.load() == static_cast<int>(VerifiedCache::Claim::kMine)) cache.End(bad, false);
+    });
+    cache.End(bad, false);
+    retry.join();
+    CHECK(second.load() == static_cast<int>(VerifiedCache::Claim::kMine));
+    CHECK_FALSE(cache.Contains(bad));
+    CHECK(cache.Begin(bad, false) == VerifiedCache::Claim::kMine);  // nobody checking now
+    cache.End(bad, false);
+}

@@ -46,6 +46,7 @@
 #include "node/mempool/hash_key.h"
 #include "node/storage/kv_store.h"
 #include "node/tools/meterctl_flags.h"
+#include "proto/config.pb.h"
 
 using namespace meterchain;
 namespace fs = std::filesystem;
@@ -54,6 +55,26 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+// Rewrites consensus.max_batch_delay_ms in a node.json written by InitCluster.
+Status SetBatchDelay(const std::string& path, uint32_t ms) {
+    std::ifstream in(path);
+    std::stringstream text;
+    text << in.rdbuf();
+    v1::NodeConfig cfg;
+    if (!in || !google::protobuf::util::JsonStringToMessage(text.str(), &cfg).ok()) {
+        return InvalidArgument("cannot read " + path);
+    }
+    cfg.mutable_consensus()->set_max_batch_delay_ms(ms);
+    std::string out;
+    google::protobuf::util::JsonPrintOptions opts;
+    opts.add_whitespace = true;
+    if (!google::protobuf::util::MessageToJsonString(cfg, &out, opts).ok()) {
+        return Internal("cannot encode " + path);
+    }
+    std::ofstream(path) << out;
+    return Status::Ok();
+}
 
 // ---- machine limits ----
 
@@ -492,6 +513,7 @@ int main(int argc, char** argv) {
                {"soak", "S", "after the peak search, run S seconds at half peak sampling RSS"},
                {"out", "FILE", "JSON result file"},
                {"log-level", "LEVEL", "daemon log level (default warn)"},
+               {"batch-delay-ms", "MS", "consensus.max_batch_delay_ms of every node (default: the node's)"},
                {"keep", "", "keep the cluster directory (configs, logs, data) for inspection"},
                {"meterchaind", "PATH", "daemon binary (default: next to this build)"},
                {"genesis", "FILE", "genesis JSON (default deploy/genesis.json)"}});
@@ -541,6 +563,20 @@ int main(int argc, char** argv) {
     if (!summary.ok()) {
         std::fprintf(stderr, "meterbench: %s\n", summary.status().ToString().c_str());
         return 1;
+    }
+    if (flags->Has("batch-delay-ms")) {
+        const auto ms = flags->Number("batch-delay-ms", 0, 1, 10000);
+        if (!ms.ok()) {
+            std::fprintf(stderr, "meterbench: %s\n", ms.status().message().c_str());
+            return 2;
+        }
+        for (const auto& cn : summary->nodes) {
+            Status s = SetBatchDelay(cn.config_file, static_cast<uint32_t>(*ms));
+            if (!s.ok()) {
+                std::fprintf(stderr, "meterbench: %s\n", s.ToString().c_str());
+                return 1;
+            }
+        }
     }
     std::vector<NodeProc> nodes;
     for (const auto& cn : summary->nodes) {
