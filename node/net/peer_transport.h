@@ -47,8 +47,10 @@ struct TransportOptions {
     chain::ValidatorSet validators;
     std::string listen;  // host:port of the Peer service
     std::string ca_pem, cert_pem, key_pem;
+    // Per lane and peer. A peer that is down makes its queues fill to this and stay there
+    // (it catches up by state transfer, not from the queue), so the bound is kept small.
     size_t max_queue_frames = 8192;
-    size_t max_queue_bytes = 128u << 20;
+    size_t max_queue_bytes = 16u << 20;
     uint32_t backoff_min_ms = 50;
     uint32_t backoff_max_ms = 2000;
     size_t max_message_bytes = 64u << 20;

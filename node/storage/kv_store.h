@@ -55,7 +55,9 @@ public:
 struct LevelDbOptions {
     bool create_if_missing = true;
     size_t block_cache_bytes = 8u << 20;  // reads are of recent blocks and state
-    size_t write_buffer_bytes = 16u << 20;
+    // One memtable fills to this size while the previous one is written out, so a node holds
+    // up to about twice this in memtables; LevelDB's own default keeps that swing small.
+    size_t write_buffer_bytes = 4u << 20;
 };
 
 // Opens (creating if asked) a LevelDB database in `path`. The directory stays locked until
