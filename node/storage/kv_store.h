@@ -54,7 +54,9 @@ public:
 
 struct LevelDbOptions {
     bool create_if_missing = true;
-    size_t block_cache_bytes = 8u << 20;  // reads are of recent blocks and state
+    // Reads are of recent blocks and hot state; older data comes through the page cache
+    // (tables are read with pread), which does not count towards the node's RSS.
+    size_t block_cache_bytes = 4u << 20;
     // One memtable fills to this size while the previous one is written out, so a node holds
     // up to about twice this in memtables; LevelDB's own default keeps that swing small.
     size_t write_buffer_bytes = 4u << 20;
