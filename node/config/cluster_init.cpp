@@ -125,6 +125,7 @@ v1::NodeConfig NodeConfigFor(const ClusterOptions& o, const ClusterNode& self,
     ApplyDefaults(c);
     c.mutable_mempool()->clear_verify_threads();
     if (o.verify_threads > 0) c.mutable_mempool()->set_verify_threads(o.verify_threads);
+    if (o.max_batch_delay_ms > 0) c.mutable_consensus()->set_max_batch_delay_ms(o.max_batch_delay_ms);
     return c;
 }
 

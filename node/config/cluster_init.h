@@ -36,6 +36,8 @@ struct ClusterOptions {
     // mempool.verify_threads of every node; 0 leaves it unset (each machine: its core count).
     // Nodes that share one machine do better with their share of its cores.
     uint32_t verify_threads = 0;
+    // consensus.max_batch_delay_ms of every node; 0 keeps the default.
+    uint32_t max_batch_delay_ms = 0;
 };
 
 // Who node i is. i < 4: the four Tianjin organisations (utility, regulator, third-party,

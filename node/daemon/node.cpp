@@ -432,10 +432,11 @@ void Node::MaybePropose() {
     const bool delay_over =
         now - m_first_pending >= std::chrono::milliseconds(cc.max_batch_delay_ms());
     const uint64_t heights_in_flight = m_core->InFlightHeights();
-    auto partial_may_go = [&](size_t txs) {
-        return delay_over && heights_in_flight < kPartialBlocksInFlight &&
+    auto pipeline_has_room = [&](size_t txs) {
+        return heights_in_flight < kPartialBlocksInFlight &&
                (heights_in_flight == 0 || txs >= kPipelineMinTxs);
     };
+    auto partial_may_go = [&](size_t txs) { return delay_over && pipeline_has_room(txs); };
     // Decide from counts first: building a batch copies up to max_block_txs transactions,
     // and this runs after every gossip chunk, tick and commit.
     const size_t pending = m_mempool->size();
@@ -444,8 +445,7 @@ void Node::MaybePropose() {
     if (waiting < cc.max_block_txs() && !partial_may_go(waiting)) {
         // Only the batch delay holds this batch back: propose the moment it ends rather than
         // on the next tick, which would add up to a tick to every light-load commit.
-        if (!delay_over && heights_in_flight < kPartialBlocksInFlight &&
-            (heights_in_flight == 0 || waiting >= kPipelineMinTxs)) {
+        if (!delay_over && pipeline_has_room(waiting)) {
             ArmBatchTimer(m_first_pending + std::chrono::milliseconds(cc.max_batch_delay_ms()));
         }
         return;

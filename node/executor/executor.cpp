@@ -222,7 +222,7 @@ Result<ExecutedBlock> Executor::Run(const chain::Block& block, const Hash256& pa
     out.receipts.reserve(block.transactions.size());
     if (m_opt.parallel_for) {
         mempool::PreverifyTransactions(block.transactions, m_verifier, m_cache, m_opt.parallel_for,
-                                       /*repeat_busy=*/true);
+                                       mempool::OnBusy::kRepeat);
     }
 
     for (size_t i = 0; i < block.transactions.size(); ++i) {
@@ -230,7 +230,7 @@ Result<ExecutedBlock> Executor::Run(const chain::Block& block, const Hash256& pa
         const std::string tx_where = where + " tx " + std::to_string(i);
         const Hash256 tx_hash = tx.Hash();
         auto body = mempool::VerifyTransactionOnce(tx, tx_hash, m_verifier, m_cache,
-                                                   /*wait_for_others=*/false);
+                                                   mempool::OnBusy::kRepeat);
         if (!body.ok()) return Status(body.status().code(), tx_where + ": " + body.status().message());
         if (body->chain_id != m_opt.chain_id) {
             return InvalidArgument(tx_where + ": chain id '" + body->chain_id + "'");

@@ -55,12 +55,17 @@ Hash256 VerifiedKey(const Hash256& tx_hash, ByteView signature) {
     return crypto::Sm3(joined);
 }
 
-Result<chain::TxBody> VerifyTransactionOnce(const chain::Transaction& tx, const Hash256& hash,
-                                            const crypto::Verifier& verifier,
-                                            VerifiedCache& cache, bool wait_for_others) {
-    const Hash256 key = VerifiedKey(hash, tx.signature);
-    const auto claim = cache.Begin(key, wait_for_others);
-    if (claim == VerifiedCache::Claim::kKnown) return chain::TxBody::Parse(tx.body);
+namespace {
+
+// Checks the signature behind `key` unless it is known to verify: nullopt when known (or, with
+// kSkip, being checked by another thread), else the check's result, recorded in `cache`.
+std::optional<Result<chain::TxBody>> CheckUnlessKnown(const chain::Transaction& tx,
+                                                      const Hash256& key,
+                                                      const crypto::Verifier& verifier,
+                                                      VerifiedCache& cache, OnBusy on_busy) {
+    const auto claim = cache.Begin(key, on_busy == OnBusy::kWait);
+    if (claim == VerifiedCache::Claim::kKnown) return std::nullopt;
+    if (claim == VerifiedCache::Claim::kBusy && on_busy == OnBusy::kSkip) return std::nullopt;
     auto body = chain::VerifyTransaction(tx, verifier);
     if (claim == VerifiedCache::Claim::kMine) {
         cache.End(key, body.ok());
@@ -70,9 +75,19 @@ Result<chain::TxBody> VerifyTransactionOnce(const chain::Transaction& tx, const 
     return body;
 }
 
+}  // namespace
+
+Result<chain::TxBody> VerifyTransactionOnce(const chain::Transaction& tx, const Hash256& hash,
+                                            const crypto::Verifier& verifier,
+                                            VerifiedCache& cache, OnBusy on_busy) {
+    if (on_busy == OnBusy::kSkip) on_busy = OnBusy::kRepeat;
+    auto checked = CheckUnlessKnown(tx, VerifiedKey(hash, tx.signature), verifier, cache, on_busy);
+    return checked ? std::move(*checked) : chain::TxBody::Parse(tx.body);
+}
+
 void PreverifyTransactions(const std::vector<chain::Transaction>& txs,
                            const crypto::Verifier& verifier, VerifiedCache& cache,
-                           const ParallelFor& parallel_for, bool repeat_busy) {
+                           const ParallelFor& parallel_for, OnBusy on_busy) {
     std::vector<const chain::Transaction*> todo;
     std::vector<Hash256> keys;
     for (const auto& tx : txs) {
@@ -83,13 +98,7 @@ void PreverifyTransactions(const std::vector<chain::Transaction>& txs,
     }
     if (todo.empty()) return;
     parallel_for(todo.size(), [&](size_t i) {
-        const auto claim = cache.Begin(keys[i], false);
-        if (claim == VerifiedCache::Claim::kMine) {
-            cache.End(keys[i], chain::VerifyTransaction(*todo[i], verifier).ok());
-        } else if (claim == VerifiedCache::Claim::kBusy && repeat_busy &&
-                   chain::VerifyTransaction(*todo[i], verifier).ok()) {
-            cache.Insert(keys[i]);
-        }
+        (void)CheckUnlessKnown(*todo[i], keys[i], verifier, cache, on_busy);
     });
 }
 

@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 #include "node/base/bytes.h"
@@ -69,14 +70,19 @@ private:
 // transactions with forged signatures into a block that every node accepts).
 Hash256 VerifiedKey(const Hash256& tx_hash, ByteView signature);
 
+// What a check does when another thread is checking the same signature right now.
+enum class OnBusy {
+    kWait,    // wait for that thread's answer (gossip, submissions)
+    kRepeat,  // check it again (the consensus thread, which must not wait for a background one)
+    kSkip,    // leave it to that thread (pre-checks, whose answer is not needed now)
+};
+
 // chain::VerifyTransaction, once per node: when `cache` already holds the transaction's
 // VerifiedKey (`hash` = tx.Hash()) the body is only parsed; a signature that verifies is
-// remembered. If another thread is checking the same signature, `wait_for_others` waits for
-// its answer (gossip, submissions); without it the check is simply repeated (the consensus
-// thread, which must not wait for a background one).
+// remembered. `on_busy` is kWait or kRepeat (kSkip would leave no answer; it acts as kRepeat).
 Result<chain::TxBody> VerifyTransactionOnce(const chain::Transaction& tx, const Hash256& hash,
                                             const crypto::Verifier& verifier,
-                                            VerifiedCache& cache, bool wait_for_others = true);
+                                            VerifiedCache& cache, OnBusy on_busy = OnBusy::kWait);
 
 // Runs fn(0) .. fn(n-1), possibly concurrently, and returns when all have returned
 // (base::WorkPool::ParallelFor in the daemon; a plain loop will do).
@@ -85,10 +91,10 @@ using ParallelFor = std::function<void(size_t n, const std::function<void(size_t
 // Checks, spread over `parallel_for`, the signature of every transaction in `txs` that is not
 // in `cache` yet, and records those that verify. Nothing is reported: the caller's own
 // VerifyTransactionOnce of each transaction then costs a lookup, and names the failures.
-// A signature another thread is checking right now is left to that thread, unless
-// `repeat_busy` (the executor, which needs every answer now and must not wait).
+// `on_busy` is kSkip (a peer's stream thread) or kRepeat (the executor, which needs every
+// answer now and must not wait).
 void PreverifyTransactions(const std::vector<chain::Transaction>& txs,
                            const crypto::Verifier& verifier, VerifiedCache& cache,
-                           const ParallelFor& parallel_for, bool repeat_busy = false);
+                           const ParallelFor& parallel_for, OnBusy on_busy = OnBusy::kSkip);
 
 }  // namespace meterchain::mempool

@@ -250,12 +250,7 @@ void PeerTransport::RunOutbound(Outbound& peer, Lane& lane) {
         // at once; Finish() returns only after the peer has read everything, so no frame is
         // lost or overtaken.
         uint64_t frames_on_stream = 0;
-        bool rotate = false;
-        while (ok && !m_stopping.load()) {
-            if (frames_on_stream >= m_opt.frames_per_stream) {
-                rotate = true;
-                break;
-            }
+        while (ok && !m_stopping.load() && frames_on_stream < m_opt.frames_per_stream) {
             std::shared_ptr<const v1::PeerFrame> frame;
             {
                 std::unique_lock lock(lane.mutex);
@@ -279,19 +274,20 @@ void PeerTransport::RunOutbound(Outbound& peer, Lane& lane) {
                 lane.queue.push_front(std::move(frame));
             }
         }
-        if (!rotate) lane.connected.store(false);
+        const bool rotate = ok && frames_on_stream >= m_opt.frames_per_stream;
         writer->WritesDone();
         grpc::Status status = writer->Finish();
         {
             std::lock_guard lock(lane.mutex);
             lane.live_context = nullptr;
         }
+        const bool replaced = rotate && status.ok();
+        if (!replaced) lane.connected.store(false);
         if (m_stopping.load()) break;
-        if (rotate && status.ok()) {
+        if (replaced) {
             m_counters.streams_rotated.fetch_add(1);
             continue;  // reopen at once; the lane stays up
         }
-        lane.connected.store(false);
         MC_LOG(kDebug, "net", "stream to peer closed")("peer", name)(
             "reason", status.error_message())("retry_ms", backoff);
         if (status.error_code() == grpc::StatusCode::PERMISSION_DENIED) {

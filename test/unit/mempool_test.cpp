@@ -593,7 +593,7 @@ TEST_CASE("VerifiedCache lets one thread check a signature while others wait for
     REQUIRE(cache.Begin(h, true) == VerifiedCache::Claim::kMine);
     CHECK(cache.Begin(h, false) == VerifiedCache::Claim::kBusy);
 
-    // A waiter blocks until the claim ends; the check verified, so it learns "known".
+    // A waiter learns "known" once the check verified (waiting if it asks before the end).
     std::atomic<int> answer{-1};
     std::thread waiter([&] { answer = static_cast<int>(cache.Begin(h, true)); });
     cache.End(h, true);

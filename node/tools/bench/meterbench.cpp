@@ -46,7 +46,6 @@
 #include "node/mempool/hash_key.h"
 #include "node/storage/kv_store.h"
 #include "node/tools/meterctl_flags.h"
-#include "proto/config.pb.h"
 
 using namespace meterchain;
 namespace fs = std::filesystem;
@@ -55,26 +54,6 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
-
-// Rewrites consensus.max_batch_delay_ms in a node.json written by InitCluster.
-Status SetBatchDelay(const std::string& path, uint32_t ms) {
-    std::ifstream in(path);
-    std::stringstream text;
-    text << in.rdbuf();
-    v1::NodeConfig cfg;
-    if (!in || !google::protobuf::util::JsonStringToMessage(text.str(), &cfg).ok()) {
-        return InvalidArgument("cannot read " + path);
-    }
-    cfg.mutable_consensus()->set_max_batch_delay_ms(ms);
-    std::string out;
-    google::protobuf::util::JsonPrintOptions opts;
-    opts.add_whitespace = true;
-    if (!google::protobuf::util::MessageToJsonString(cfg, &out, opts).ok()) {
-        return Internal("cannot encode " + path);
-    }
-    std::ofstream(path) << out;
-    return Status::Ok();
-}
 
 // ---- machine limits ----
 
@@ -326,9 +305,9 @@ public:
         const uint64_t verifies_before = TotalVerifications();
         std::fprintf(stderr, "[bench] offering %.0f tx/s for %.0f s to %zu nodes ...\n", rate,
                      duration_s, m_nodes.size());
-        // Streams: one worker (and stream) per node. Calls: 16 workers, since each waits for
-        // its answer before the next send.
-        // Streams: at least 4 (a stream's requests are handled one after another).
+        // Streams: one worker (and stream) per node, at least 4, since a stream's requests are
+        // handled one after another. Calls: 16 workers, since each waits for its answer
+        // before the next send.
         const int workers = stream ? std::max(4, static_cast<int>(m_nodes.size())) : 16;
         std::atomic<uint64_t> submitted{0}, refused{0};
         const auto t0 = Clock::now() + std::chrono::milliseconds(200);
@@ -559,24 +538,12 @@ int main(int argc, char** argv) {
     // The validators share this machine: each gets its share of the cores for its pools.
     co.verify_threads = static_cast<uint32_t>(
         *flags->Number("verify-threads", std::max<uint64_t>(1, cores / static_cast<unsigned>(n)), 1, 64));
+    co.max_batch_delay_ms =
+        static_cast<uint32_t>(*flags->Number("batch-delay-ms", 0, 0, 10000));  // 0: the default
     auto summary = config::InitCluster(co);
     if (!summary.ok()) {
         std::fprintf(stderr, "meterbench: %s\n", summary.status().ToString().c_str());
         return 1;
-    }
-    if (flags->Has("batch-delay-ms")) {
-        const auto ms = flags->Number("batch-delay-ms", 0, 1, 10000);
-        if (!ms.ok()) {
-            std::fprintf(stderr, "meterbench: %s\n", ms.status().message().c_str());
-            return 2;
-        }
-        for (const auto& cn : summary->nodes) {
-            Status s = SetBatchDelay(cn.config_file, static_cast<uint32_t>(*ms));
-            if (!s.ok()) {
-                std::fprintf(stderr, "meterbench: %s\n", s.ToString().c_str());
-                return 1;
-            }
-        }
     }
     std::vector<NodeProc> nodes;
     for (const auto& cn : summary->nodes) {
@@ -681,19 +648,17 @@ int main(int argc, char** argv) {
         // Growth is judged from the sample one minute in (caches and the memtable fill first)
         // to the end; the first sample is reported too.
         const size_t warm = std::min<size_t>(6, samples.size() - 1);
+        auto row = [](const std::vector<long>& rss) {
+            std::string out = "[";
+            for (size_t i = 0; i < rss.size(); ++i) out += (i ? "," : "") + std::to_string(rss[i]);
+            return out + "]";
+        };
         std::ostringstream js;
-        js << "{\"seconds\":" << soak_s << ",\"run\":" << RunJson(s) << ",\"rss_kb_start\":[";
-        for (size_t i = 0; i < nodes.size(); ++i) js << (i ? "," : "") << samples.front()[i];
-        js << "],\"rss_kb_after_60s\":[";
-        for (size_t i = 0; i < nodes.size(); ++i) js << (i ? "," : "") << samples[warm][i];
-        js << "],\"rss_kb_end\":[";
-        for (size_t i = 0; i < nodes.size(); ++i) js << (i ? "," : "") << last_rss[i];
-        js << "],\"rss_kb_samples\":[";
-        for (size_t k = 0; k < samples.size(); ++k) {
-            js << (k ? "," : "") << "[";
-            for (size_t i = 0; i < nodes.size(); ++i) js << (i ? "," : "") << samples[k][i];
-            js << "]";
-        }
+        js << "{\"seconds\":" << soak_s << ",\"run\":" << RunJson(s)
+           << ",\"rss_kb_start\":" << row(samples.front())
+           << ",\"rss_kb_after_60s\":" << row(samples[warm]) << ",\"rss_kb_end\":" << row(last_rss)
+           << ",\"rss_kb_samples\":[";
+        for (size_t k = 0; k < samples.size(); ++k) js << (k ? "," : "") << row(samples[k]);
         js << "]}";
         soak_json = js.str();
         PrintRun(s);
