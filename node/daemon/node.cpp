@@ -281,7 +281,10 @@ std::vector<Result<Hash256>> Node::SubmitMany(std::vector<chain::Transaction> tx
         out.push_back(Admit(std::move(txs[i]), hashes[i], *bodies[i]));
         admitted |= out.back().ok();
     }
-    if (admitted) PostPropose();
+    if (admitted) {
+        m_transport->FlushTxs();  // this request's transactions are a batch already
+        PostPropose();
+    }
     return out;
 }
 

@@ -94,8 +94,12 @@ public:
 
     void Send(uint32_t to, const consensus::Message& message);
     void Broadcast(const consensus::Message& message);
-    // Gossips a client transaction (verified by this node) to every other validator.
+    // Gossips a client transaction (verified by this node) to every other validator. It goes
+    // out with the others gathered within tx_batch_delay_ms, or at the next FlushTxs.
     void BroadcastTx(const chain::Transaction& tx);
+    // Sends the gathered transactions now. The node calls it at the end of a client request,
+    // whose transactions already form a batch, so that they do not wait out the delay.
+    void FlushTxs();
 
     // Per validator index: authenticated streams of both lanes are up in either direction
     // (self: true).
@@ -110,7 +114,6 @@ private:
     enum LaneIndex : size_t { kConsensusLane = 0, kGossipLane = 1, kLanes = 2 };
     void RunOutbound(Outbound& peer, Lane& lane);
     void RunTxFlusher();
-    void FlushTxs();
     void Enqueue(uint32_t to, std::shared_ptr<const v1::PeerFrame> frame, LaneIndex lane);
     friend class Service;
 

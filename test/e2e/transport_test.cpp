@@ -1,12 +1,14 @@
 // The peer transport between two in-process endpoints over real TLS on 127.0.0.1: outbound
 // streams are replaced after frames_per_stream frames (gRPC's per-call memory would grow
-// otherwise) without losing or reordering a frame.
+// otherwise) without losing or reordering a frame, and gossiped transactions go out at once
+// when flushed.
 #include <catch2/catch.hpp>
 
 #include <condition_variable>
 #include <mutex>
 #include <vector>
 
+#include "node/client/client.h"
 #include "node/config/config.h"
 #include "node/config/files.h"
 #include "node/crypto/signer.h"
@@ -99,6 +101,48 @@ TEST_CASE("outbound peer streams are replaced without losing or reordering frame
     CHECK(ta.counters().streams_rotated.load() >= kMessages / kFramesPerStream - 1);
     CHECK(ta.counters().frames_dropped.load() == 0);
     CHECK(ta.Connected()[1]);
+    tb.Stop();
+    ta.Stop();
+}
+
+TEST_CASE("FlushTxs sends gossiped transactions without waiting out the batch delay", "[e2e]") {
+    TestCluster cluster(2);
+    Endpoint a = LoadEndpoint(cluster, 0, 2048);
+    Endpoint b = LoadEndpoint(cluster, 1, 2048);
+    // A delay far longer than the wait below: only FlushTxs can deliver in time.
+    a.options.tx_batch_delay_ms = 600000;
+    crypto::Sm2Verifier verifier;
+    crypto::Sm2Signer sender(crypto::Sm2PrivateKey::Generate());
+
+    std::mutex mutex;
+    std::condition_variable cv;
+    std::vector<Hash256> received;
+    auto ignore_message = [](uint32_t, consensus::Message) {};
+    net::PeerTransport ta(a.options, *a.signer, verifier, ignore_message,
+                          [](uint32_t, std::vector<chain::Transaction>) {});
+    net::PeerTransport tb(b.options, *b.signer, verifier, ignore_message,
+                          [&](uint32_t from, std::vector<chain::Transaction> txs) {
+                              if (from != 0) return;
+                              std::lock_guard lock(mutex);
+                              for (const auto& tx : txs) received.push_back(tx.Hash());
+                              cv.notify_all();
+                          });
+    REQUIRE(ta.Start().ok());
+    REQUIRE(tb.Start().ok());
+
+    std::vector<Hash256> sent;
+    for (uint64_t nonce = 1; nonce <= 3; ++nonce) {
+        chain::Transaction tx = client::MakeStatePut(sender, a.options.chain_id, nonce,
+                                                     "k" + std::to_string(nonce), AsBytes("v"));
+        sent.push_back(tx.Hash());
+        ta.BroadcastTx(tx);
+    }
+    ta.FlushTxs();
+    {
+        std::unique_lock lock(mutex);
+        REQUIRE(cv.wait_until(lock, In(20s), [&] { return received.size() >= sent.size(); }));
+        CHECK(received == sent);
+    }
     tb.Stop();
     ta.Stop();
 }

@@ -618,6 +618,7 @@ int main(int argc, char** argv) {
     }
     // Memory stability at half peak (optional, long).
     std::string soak_json = "null";
+    uint64_t soak_committed = 0;  // counted in the bytes on disk per tx
     if (flags->Has("soak") && best.tps > 0) {
         const double soak_s = static_cast<double>(*flags->Number("soak", 600, 10, 36000));
         // RSS of every node every 10 s while the soak runs (a condition variable paces the
@@ -636,6 +637,7 @@ int main(int argc, char** argv) {
             } while (!sample_cv.wait_for(lock, std::chrono::seconds(10), [&] { return soak_done; }));
         });
         RunResult s = run(std::floor(best.tps / 2), soak_s);
+        soak_committed = s.committed;
         {
             std::lock_guard lock(sample_mutex);
             soak_done = true;
@@ -678,6 +680,7 @@ int main(int argc, char** argv) {
     uint64_t total_committed = 0;
     for (const auto& r : runs) total_committed += r.committed;
     if (have_half) total_committed += half.committed;
+    total_committed += soak_committed;
     const double disk_per_tx =
         total_committed ? static_cast<double>(DirBytes(nodes[0].data_dir)) / total_committed : 0;
     for (auto& p : nodes) {
