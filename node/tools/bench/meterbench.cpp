@@ -26,6 +26,7 @@
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
+#include <functional>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -230,8 +231,9 @@ public:
     // Open-loop load at `rate` tx/s for `duration_s`; waits for the stragglers.
     // `stream`: each load worker keeps one SubmitStream open to its node; otherwise it makes
     // a SubmitTransaction(s) call per send.
+    // `on_load_start` is called once the transactions are signed, as the offered load begins.
     RunResult Run(double rate, double duration_s, int senders, uint64_t seed, size_t batch,
-                  bool stream) {
+                  bool stream, const std::function<void()>& on_load_start = {}) {
         const size_t total = static_cast<size_t>(rate * duration_s);
         std::vector<std::unique_ptr<crypto::Sm2Signer>> keys;
         for (int i = 0; i < senders; ++i) {
@@ -305,6 +307,7 @@ public:
         const uint64_t verifies_before = TotalVerifications();
         std::fprintf(stderr, "[bench] offering %.0f tx/s for %.0f s to %zu nodes ...\n", rate,
                      duration_s, m_nodes.size());
+        if (on_load_start) on_load_start();
         // Streams: one worker (and stream) per node, at least 4, since a stream's requests are
         // handled one after another. Calls: 16 workers, since each waits for its answer
         // before the next send.
@@ -567,9 +570,9 @@ int main(int argc, char** argv) {
     std::vector<RunResult> runs;
     RunResult best;
     uint64_t seed = 1;
-    auto run = [&](double rate, double seconds) {
+    auto run = [&](double rate, double seconds, const std::function<void()>& on_load_start = {}) {
         const double before = MeasureSm2VerifiesPerSec();
-        RunResult r = bench.Run(rate, seconds, senders, seed++, batch, stream);
+        RunResult r = bench.Run(rate, seconds, senders, seed++, batch, stream, on_load_start);
         const double after = MeasureSm2VerifiesPerSec();
         r.sm2_per_core = (before + after) / 2;
         return r;
@@ -621,22 +624,30 @@ int main(int argc, char** argv) {
     uint64_t soak_committed = 0;  // counted in the bytes on disk per tx
     if (flags->Has("soak") && best.tps > 0) {
         const double soak_s = static_cast<double>(*flags->Number("soak", 600, 10, 36000));
-        // RSS of every node every 10 s while the soak runs (a condition variable paces the
-        // sampler and wakes it at the end).
-        std::vector<std::vector<long>> samples;  // [sample][node]
+        // RSS of every node every 10 s while the soak's load runs: from the moment the load
+        // starts (signing the soak's transactions first takes a minute or more, with the
+        // nodes idle) until it ends. A condition variable paces the sampler.
+        std::vector<std::vector<long>> samples;  // [sample][node], during the load
         std::mutex sample_mutex;
         std::condition_variable sample_cv;
-        bool soak_done = false;
+        bool load_started = false, soak_done = false;
         std::thread sampler([&] {
             std::unique_lock lock(sample_mutex);
-            do {
+            sample_cv.wait(lock, [&] { return load_started || soak_done; });
+            while (!soak_done) {
                 std::vector<long> row;
                 for (auto& p : nodes) row.push_back(RssKb(p.pid));
                 samples.push_back(std::move(row));
                 std::fprintf(stderr, "[bench] soak: RSS sample %zu taken\n", samples.size());
-            } while (!sample_cv.wait_for(lock, std::chrono::seconds(10), [&] { return soak_done; }));
+                sample_cv.wait_for(lock, std::chrono::seconds(10), [&] { return soak_done; });
+            }
         });
-        RunResult s = run(std::floor(best.tps / 2), soak_s);
+        auto start_sampling = [&] {
+            std::lock_guard lock(sample_mutex);
+            load_started = true;
+            sample_cv.notify_all();
+        };
+        RunResult s = run(std::floor(best.tps / 2), soak_s, start_sampling);
         soak_committed = s.committed;
         {
             std::lock_guard lock(sample_mutex);
@@ -644,12 +655,16 @@ int main(int argc, char** argv) {
         }
         sample_cv.notify_all();
         sampler.join();
-        std::vector<long> last_rss;
-        for (auto& p : nodes) last_rss.push_back(RssKb(p.pid));
-        samples.push_back(last_rss);
-        // Growth is judged from the sample one minute in (caches and the memtable fill first)
-        // to the end; the first sample is reported too.
+        std::vector<long> after_load;  // once the stragglers are in and the load has stopped
+        for (auto& p : nodes) after_load.push_back(RssKb(p.pid));
+        if (samples.empty()) samples.push_back(after_load);
+        // Growth is judged from the sample one minute into the load (caches and the memtable
+        // fill first) to the last sample under load, and to the highest one after that minute.
         const size_t warm = std::min<size_t>(6, samples.size() - 1);
+        std::vector<long> peak = samples[warm];
+        for (size_t k = warm; k < samples.size(); ++k) {
+            for (size_t i = 0; i < nodes.size(); ++i) peak[i] = std::max(peak[i], samples[k][i]);
+        }
         auto row = [](const std::vector<long>& rss) {
             std::string out = "[";
             for (size_t i = 0; i < rss.size(); ++i) out += (i ? "," : "") + std::to_string(rss[i]);
@@ -657,21 +672,25 @@ int main(int argc, char** argv) {
         };
         std::ostringstream js;
         js << "{\"seconds\":" << soak_s << ",\"run\":" << RunJson(s)
-           << ",\"rss_kb_start\":" << row(samples.front())
-           << ",\"rss_kb_after_60s\":" << row(samples[warm]) << ",\"rss_kb_end\":" << row(last_rss)
-           << ",\"rss_kb_samples\":[";
+           << ",\"rss_kb_load_start\":" << row(samples.front())
+           << ",\"rss_kb_after_60s\":" << row(samples[warm])
+           << ",\"rss_kb_load_end\":" << row(samples.back())
+           << ",\"rss_kb_max_after_60s\":" << row(peak)
+           << ",\"rss_kb_after_load\":" << row(after_load) << ",\"rss_kb_samples\":[";
         for (size_t k = 0; k < samples.size(); ++k) js << (k ? "," : "") << row(samples[k]);
         js << "]}";
         soak_json = js.str();
         PrintRun(s);
+        auto pct = [](long from, long to) { return from ? 100.0 * (to - from) / from : 0.0; };
         for (size_t i = 0; i < nodes.size(); ++i) {
+            const long base = samples[warm][i];
             std::fprintf(stderr,
-                         "[bench] soak node %zu RSS: start %.1f MiB, after 60 s %.1f MiB, end %.1f "
-                         "MiB (%+.1f%% from 60 s)\n",
-                         i, samples.front()[i] / 1024.0, samples[warm][i] / 1024.0,
-                         last_rss[i] / 1024.0,
-                         samples[warm][i] ? 100.0 * (last_rss[i] - samples[warm][i]) / samples[warm][i]
-                                          : 0.0);
+                         "[bench] soak node %zu RSS: load start %.1f MiB, 60 s in %.1f MiB, end of "
+                         "load %.1f MiB (%+.1f%%), highest after 60 s %.1f MiB (%+.1f%%), after "
+                         "the load %.1f MiB\n",
+                         i, samples.front()[i] / 1024.0, base / 1024.0,
+                         samples.back()[i] / 1024.0, pct(base, samples.back()[i]),
+                         peak[i] / 1024.0, pct(base, peak[i]), after_load[i] / 1024.0);
         }
     }
 
