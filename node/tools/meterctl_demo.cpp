@@ -222,9 +222,13 @@ int RunDemo(const Flags& flags) {
                     r.valid() ? "" : (r.rule_id() + ": " + r.reason()).c_str());
     }
 
+    // A block commits once a quorum has it; the last validator may apply it a moment later,
+    // so each node is given a few seconds to reach the demo's last height before it is shown.
     std::printf("\nnodes:\n");
+    const auto settle = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     for (const auto& addr : addresses) {
         client::Client c(addr);
+        (void)c.WaitForHeight(height, settle);  // a node still behind is shown as it is
         auto st = c.GetStatus();
         if (!st.ok()) return Fail(st.status());
         std::printf("  %-12s height %-4llu view %llu state root %s\n", st->name().c_str(),
