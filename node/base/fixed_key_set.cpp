@@ -1,7 +1,7 @@
 #include "node/base/fixed_key_set.h"
 
-#include <cstring>
 #include <algorithm>
+#include <cstring>
 
 namespace meterchain::base {
 

@@ -9,8 +9,8 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
-#include <set>
 #include <mutex>
+#include <set>
 #include <vector>
 
 using namespace meterchain;

@@ -26,10 +26,10 @@
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
-#include <functional>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <sstream>
@@ -584,26 +584,25 @@ int main(int argc, char** argv) {
         auto saturated = [](const RunResult& r) {
             return r.tps < 0.9 * r.offered || r.p99_ms > 2000;
         };
-        double rate = 250;
-        // A cluster already saturated at the first step (many validators, a slow phase of
-        // the machine) is first stepped down until it keeps up: an overloaded run's
-        // throughput is below what the cluster sustains, and would pass for the peak.
-        for (;;) {
+        auto step = [&](double rate) {  // one run of the search, recorded
             RunResult r = run(rate, duration);
             PrintRun(r);
             runs.push_back(r);
             if (r.tps > best.tps) best = r;
-            if (!saturated(r) || rate <= 20) break;
+            return r;
+        };
+        double rate = 250;
+        // A cluster already saturated at the first step (many validators, a slow phase of
+        // the machine) is first stepped down until it keeps up: an overloaded run's
+        // throughput is below what the cluster sustains, and would pass for the peak.
+        while (saturated(step(rate)) && rate > 20) {
             rate = std::max(20.0, std::round(rate / 1.5 / 10) * 10);
         }
         const bool stepped_down = runs.size() > 1;
         for (rate = std::round(rate * 1.2 / 10) * 10; rate <= 5000 && !saturated(runs.back());
              rate = std::round(rate * 1.2 / 10) * 10) {
             if (stepped_down && rate >= runs.front().offered) break;  // known to saturate
-            RunResult r = run(rate, duration);
-            PrintRun(r);
-            runs.push_back(r);
-            if (r.tps > best.tps) best = r;
+            step(rate);
         }
     } else {
         const double rate = static_cast<double>(*flags->Number("rate", 500, 1, 1000000));
@@ -624,10 +623,10 @@ int main(int argc, char** argv) {
     uint64_t soak_committed = 0;  // counted in the bytes on disk per tx
     if (flags->Has("soak") && best.tps > 0) {
         const double soak_s = static_cast<double>(*flags->Number("soak", 600, 10, 36000));
-        // RSS of every node every 10 s while the soak's load runs: from the moment the load
-        // starts (signing the soak's transactions first takes a minute or more, with the
-        // nodes idle) until it ends. A condition variable paces the sampler.
-        std::vector<std::vector<long>> samples;  // [sample][node], during the load
+        // RSS of every node every 10 s from the moment the soak's load starts (signing its
+        // transactions first takes a minute or more, with the nodes idle) until the run
+        // returns, its last few stragglers committed. A condition variable paces the sampler.
+        std::vector<std::vector<long>> samples;  // [sample][node]
         std::mutex sample_mutex;
         std::condition_variable sample_cv;
         bool load_started = false, soak_done = false;
