@@ -57,6 +57,25 @@ void FillStatus(const Node& node, const Hash256& hash, v1::TxStatus* out) {
     out->set_state(node.InMempool(hash) ? v1::TxStatus::PENDING : v1::TxStatus::UNKNOWN);
 }
 
+// Writes the committed blocks from `from` on, as make(block) each, waiting for new ones until
+// the client goes away or the node stops.
+template <typename Out, typename Make>
+grpc::Status StreamCommitted(Node& node, grpc::ServerContext* ctx, uint64_t from,
+                             grpc::ServerWriter<Out>* writer, const Make& make) {
+    uint64_t next = from;
+    while (!ctx->IsCancelled() && !node.stopping()) {
+        const uint64_t tip = node.store().Tip().height;
+        while (next <= tip) {
+            auto block = node.store().GetBlock(next);
+            if (!block.ok()) return ToGrpc(block.status());
+            if (!writer->Write(make(*block))) return grpc::Status::OK;
+            ++next;
+        }
+        node.WaitForHeight(tip, std::chrono::steady_clock::now() + std::chrono::milliseconds(500));
+    }
+    return grpc::Status::OK;
+}
+
 }  // namespace
 
 grpc::Status ClientService::SubmitTransaction(grpc::ServerContext*, const v1::SubmitRequest* req,
@@ -162,19 +181,20 @@ grpc::Status ClientService::GetBlock(grpc::ServerContext*, const v1::BlockQuery*
 grpc::Status ClientService::StreamBlocks(grpc::ServerContext* ctx,
                                          const v1::StreamBlocksRequest* req,
                                          grpc::ServerWriter<v1::Block>* writer) {
-    uint64_t next = req->from_height();
-    while (!ctx->IsCancelled() && !m_node.stopping()) {
-        const uint64_t tip = m_node.store().Tip().height;
-        while (next <= tip) {
-            auto block = m_node.store().GetBlock(next);
-            if (!block.ok()) return ToGrpc(block.status());
-            if (!writer->Write(chain::ToProto(*block))) return grpc::Status::OK;
-            ++next;
-        }
-        m_node.WaitForHeight(tip, std::chrono::steady_clock::now() +
-                                      std::chrono::milliseconds(500));
-    }
-    return grpc::Status::OK;
+    return StreamCommitted(m_node, ctx, req->from_height(), writer,
+                           [](const chain::Block& b) { return chain::ToProto(b); });
+}
+
+grpc::Status ClientService::StreamCommits(grpc::ServerContext* ctx,
+                                          const v1::StreamBlocksRequest* req,
+                                          grpc::ServerWriter<v1::BlockSummary>* writer) {
+    return StreamCommitted(m_node, ctx, req->from_height(), writer, [](const chain::Block& b) {
+        v1::BlockSummary out;
+        *out.mutable_header() = chain::ToProto(b.header);
+        *out.mutable_certificate() = chain::ToProto(b.certificate);
+        for (const auto& h : b.TxHashes()) out.add_tx_hashes(h.data(), h.size());
+        return out;
+    });
 }
 
 grpc::Status ClientService::GetStatus(grpc::ServerContext*, const v1::StatusRequest*,

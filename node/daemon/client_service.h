@@ -27,6 +27,8 @@ public:
     grpc::Status GetBlock(grpc::ServerContext*, const v1::BlockQuery*, v1::Block*) override;
     grpc::Status StreamBlocks(grpc::ServerContext*, const v1::StreamBlocksRequest*,
                               grpc::ServerWriter<v1::Block>*) override;
+    grpc::Status StreamCommits(grpc::ServerContext*, const v1::StreamBlocksRequest*,
+                               grpc::ServerWriter<v1::BlockSummary>*) override;
     grpc::Status GetStatus(grpc::ServerContext*, const v1::StatusRequest*,
                            v1::NodeStatus*) override;
     grpc::Status Query(grpc::ServerContext*, const v1::QueryRequest*,

@@ -5,6 +5,8 @@
 #include <set>
 #include <thread>
 
+#include "node/chain/merkle.h"
+#include "node/chain/proto_adapter.h"
 #include "node/crypto/signer.h"
 #include "node/net/peer_transport.h"
 #include "node/config/config.h"
@@ -309,4 +311,66 @@ TEST_CASE("a validator started late with an empty data dir syncs the whole chain
     // And it takes part from then on.
     auto more = SubmitMany(cluster, senders, 20, {3}, "late2");
     RequireAllCommitted(cluster, 3, more);
+}
+
+TEST_CASE("StreamCommits and StreamBlocks deliver each committed block as it commits", "[e2e]") {
+    TestCluster cluster(4);
+    cluster.StartAll();
+    REQUIRE(cluster.WaitAllUp(In(20s)));
+    // Subscribed before anything is submitted: the blocks arrive while the streams are open.
+    auto& follower = cluster.client(2);
+    grpc::ClientContext commits_ctx, blocks_ctx;
+    commits_ctx.set_deadline(std::chrono::system_clock::now() + 60s);
+    blocks_ctx.set_deadline(std::chrono::system_clock::now() + 60s);
+    v1::StreamBlocksRequest from;
+    from.set_from_height(1);
+    auto commits = follower.stub().StreamCommits(&commits_ctx, from);
+    auto blocks = follower.stub().StreamBlocks(&blocks_ctx, from);
+
+    std::vector<Sender> senders(4);
+    auto hashes = SubmitMany(cluster, senders, 60, {0, 1, 2, 3}, "follow");
+    std::set<Hash256> pending(hashes.begin(), hashes.end());
+    uint64_t expected_height = 1;
+    v1::BlockSummary summary;
+    while (!pending.empty()) {
+        INFO("still waiting for " << pending.size() << " transactions\n" << cluster.Problems());
+        REQUIRE(commits->Read(&summary));
+        auto header = chain::FromProto(summary.header());
+        REQUIRE(header.ok());
+        REQUIRE(header->height == expected_height++);
+        // The summary matches the stored block and checks out on its own.
+        auto block = follower.GetBlock(header->height);
+        REQUIRE(block.ok());
+        REQUIRE(header->Hash() == block->Hash());
+        std::vector<Hash256> tx_hashes;
+        for (const auto& bytes : summary.tx_hashes()) {
+            auto h = HashFromBytes(AsBytes(bytes));
+            REQUIRE(h);
+            tx_hashes.push_back(*h);
+        }
+        REQUIRE(tx_hashes == block->TxHashes());
+        REQUIRE(chain::MerkleRoot(tx_hashes) == header->tx_root);
+        auto cert = chain::FromProto(summary.certificate());
+        REQUIRE(cert.ok());
+        REQUIRE(*cert == block->certificate);
+        REQUIRE(cert->block_hash == header->Hash());
+        for (const auto& h : tx_hashes) pending.erase(h);
+    }
+    // The full-block stream delivers the same blocks, transactions included.
+    v1::Block pb;
+    for (uint64_t h = 1; h < expected_height; ++h) {
+        REQUIRE(blocks->Read(&pb));
+        auto block = chain::FromProto(pb);
+        REQUIRE(block.ok());
+        auto stored = follower.GetBlock(h);
+        REQUIRE(stored.ok());
+        REQUIRE(block->Hash() == stored->Hash());
+        REQUIRE(block->transactions.size() == stored->transactions.size());
+        REQUIRE(block->TxHashes() == stored->TxHashes());
+    }
+    commits_ctx.TryCancel();
+    blocks_ctx.TryCancel();
+    (void)commits->Finish();
+    (void)blocks->Finish();
+    for (int i = 0; i < 4; ++i) REQUIRE(cluster.Terminate(i));
 }

@@ -9,7 +9,7 @@
 // 3. Pre-signed ~1 KB transactions (a verification-result record), submitted over gRPC by an
 //    open-loop load generator at a fixed offered rate (latency is measured from each
 //    transaction's scheduled send time, so a slow server cannot hide queueing), commits
-//    observed on a StreamBlocks subscription.
+//    observed on a StreamCommits subscription (transaction hashes only).
 // 4. Committed tx/s, commit latency p50/p95/p99, blocks/s, bytes on disk per tx, peak RSS per
 //    node, CPU per committed tx, and throughput as a fraction of the signature bound
 //    (cores x verifies/s / signatures verified per committed tx across the cluster).
@@ -272,22 +272,25 @@ public:
         std::mutex progress_mutex;
         std::condition_variable progress;  // notified per observed block
 
-        // Commit observer: a StreamBlocks subscription on node 0 from the current tip.
+        // Commit observer: a StreamCommits subscription on node 0 from the current tip
+        // (transaction hashes only: the observer does not compete with the nodes for CPU by
+        // parsing and hashing every transaction again).
         client::Client observer(m_nodes[0].client_address);
         const uint64_t from = observer.GetStatus()->height() + 1;
         grpc::ClientContext stream_ctx;
         v1::StreamBlocksRequest sreq;
         sreq.set_from_height(from);
-        auto reader = observer.stub().StreamBlocks(&stream_ctx, sreq);
+        auto reader = observer.stub().StreamCommits(&stream_ctx, sreq);
         std::thread watcher([&] {
-            v1::Block pb;
+            v1::BlockSummary pb;
             while (reader->Read(&pb)) {
                 const auto now = Clock::now();
                 blocks.fetch_add(1);
-                block_txs.fetch_add(static_cast<uint64_t>(pb.transactions_size()));
-                for (const auto& tx : pb.transactions()) {
-                    const Hash256 h = chain::FromProto(tx).Hash();
-                    auto it = index.find(h);
+                block_txs.fetch_add(static_cast<uint64_t>(pb.tx_hashes_size()));
+                for (const auto& bytes : pb.tx_hashes()) {
+                    const auto h = HashFromBytes(AsBytes(bytes));
+                    if (!h) continue;
+                    auto it = index.find(*h);
                     if (it != index.end() && !committed[it->second]) {
                         committed_at[it->second] = now;
                         committed[it->second] = 1;
