@@ -1,6 +1,17 @@
 #include "node/crypto/signer.h"
 
+#include <time.h>
+
 namespace meterchain::crypto {
+namespace {
+
+uint64_t ThreadCpuNs() {
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+}  // namespace
 
 // The raw public key is computed once: it is the identity and is read on every message sent.
 Sm2Signer::Sm2Signer(Sm2PrivateKey key, std::string id)
@@ -25,7 +36,10 @@ bool Sm2Verifier::Verify(ByteView public_key, ByteView msg, ByteView signature) 
         m_keys.emplace(raw, key);
     }
     m_verifications.fetch_add(1, std::memory_order_relaxed);
-    return key->Verify(msg, signature, m_id);
+    const uint64_t start = ThreadCpuNs();
+    const bool ok = key->Verify(msg, signature, m_id);
+    m_verify_cpu_ns.fetch_add(ThreadCpuNs() - start, std::memory_order_relaxed);
+    return ok;
 }
 
 }  // namespace meterchain::crypto

@@ -216,6 +216,7 @@ grpc::Status ClientService::GetStatus(grpc::ServerContext*, const v1::StatusRequ
     resp->set_validators(static_cast<uint32_t>(set.size()));
     resp->set_fault_tolerance(static_cast<uint32_t>(set.F()));
     resp->set_signature_verifications(m_node.verifications());
+    resp->set_signature_verify_cpu_ns(m_node.verify_cpu_ns());
     for (uint32_t i = 0; i < set.size(); ++i) {
         auto* p = resp->add_peers();
         p->set_validator(i);

@@ -97,6 +97,7 @@ public:
     const chain::ValidatorSet& validators() const { return m_validators; }
     uint32_t self() const { return m_self; }
     uint64_t verifications() const { return m_verifier->verifications(); }
+    uint64_t verify_cpu_ns() const { return m_verifier->verify_cpu_ns(); }
     bool stopping() const { return m_stopping.load(); }
 
 private:

@@ -2,6 +2,7 @@
 
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <time.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -603,4 +604,30 @@ TEST_CASE("CachedVerifier checks a signature once and never remembers a failure"
     }
     REQUIRE(cached.Verify(signer.PublicKey(), msg, sig));
     REQUIRE(inner.verifications() == 12);
+}
+
+TEST_CASE("Sm2Verifier accounts the CPU time its verifications take", "[crypto]") {
+    crypto::Sm2Signer signer(crypto::Sm2PrivateKey::Generate());
+    crypto::Sm2Verifier verifier;
+    const Bytes msg = ToBytes("COMMIT h=9");
+    const Bytes sig = signer.Sign(msg);
+    REQUIRE(verifier.verify_cpu_ns() == 0);
+    auto thread_cpu_ns = [] {
+        timespec ts{};
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+        return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull +
+               static_cast<uint64_t>(ts.tv_nsec);
+    };
+    const uint64_t before = thread_cpu_ns();
+    for (int i = 0; i < 20; ++i) REQUIRE(verifier.Verify(signer.PublicKey(), msg, sig));
+    const uint64_t spent = thread_cpu_ns() - before;
+    REQUIRE(verifier.verifications() == 20);
+    // Counted, and only inside this thread's CPU time for the loop (which also parsed the
+    // key once and ran the REQUIREs).
+    REQUIRE(verifier.verify_cpu_ns() > 0);
+    REQUIRE(verifier.verify_cpu_ns() <= spent);
+    // A failed check costs the same work and is counted too.
+    const uint64_t counted = verifier.verify_cpu_ns();
+    REQUIRE_FALSE(verifier.Verify(signer.PublicKey(), ToBytes("COMMIT h=10"), sig));
+    REQUIRE(verifier.verify_cpu_ns() > counted);
 }
