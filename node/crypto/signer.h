@@ -54,9 +54,9 @@ public:
     bool Verify(ByteView public_key, ByteView msg, ByteView signature) const override;
     // SM2 verifications performed so far (for the benchmark's signature accounting).
     uint64_t verifications() const { return m_verifications.load(std::memory_order_relaxed); }
-    // CPU time (of the calling threads) those verifications took, in nanoseconds: the share
-    // of a process's CPU that goes to signature checks, measured under the same conditions as
-    // the rest of its work.
+    // CPU time (of the calling threads) those verifications took, in nanoseconds. Against the
+    // process's CPU time it gives the share spent on signature checks, measured under the same
+    // conditions as the rest of its work.
     uint64_t verify_cpu_ns() const { return m_verify_cpu_ns.load(std::memory_order_relaxed); }
 
 private:
