@@ -217,6 +217,8 @@ grpc::Status ClientService::GetStatus(grpc::ServerContext*, const v1::StatusRequ
     resp->set_fault_tolerance(static_cast<uint32_t>(set.F()));
     resp->set_signature_verifications(m_node.verifications());
     resp->set_signature_verify_cpu_ns(m_node.verify_cpu_ns());
+    resp->set_peer_frames_sent(m_node.peer_frames_sent());
+    resp->set_peer_frames_received(m_node.peer_frames_received());
     for (uint32_t i = 0; i < set.size(); ++i) {
         auto* p = resp->add_peers();
         p->set_validator(i);

@@ -568,6 +568,22 @@ void Node::PublishSnapshot() {
     m_snapshot.in_view_change = m_core->in_view_change();
     m_snapshot.primary = m_core->Primary(m_core->view());
     m_is_primary.store(m_snapshot.primary == m_self && !m_snapshot.in_view_change);
+    // Gossip hurries only to the validator that proposes next (see PeerTransport::SetTxLead);
+    // while the view changes, nobody knows who that is, so it hurries to everyone.
+    if (m_transport) {
+        const uint32_t lead = m_snapshot.in_view_change
+                                  ? net::PeerTransport::kNoLead
+                                  : static_cast<uint32_t>(m_snapshot.primary);
+        m_transport->SetTxLead(lead);
+    }
+}
+
+uint64_t Node::peer_frames_sent() const {
+    return m_transport ? m_transport->counters().frames_sent.load() : 0;
+}
+
+uint64_t Node::peer_frames_received() const {
+    return m_transport ? m_transport->counters().frames_received.load() : 0;
 }
 
 NodeSnapshot Node::Snapshot() const {

@@ -98,6 +98,9 @@ public:
     uint32_t self() const { return m_self; }
     uint64_t verifications() const { return m_verifier->verifications(); }
     uint64_t verify_cpu_ns() const { return m_verifier->verify_cpu_ns(); }
+    // Peer transport counters (0 before Start).
+    uint64_t peer_frames_sent() const;
+    uint64_t peer_frames_received() const;
     bool stopping() const { return m_stopping.load(); }
 
 private:

@@ -193,6 +193,11 @@ Status PeerTransport::Start() {
 
 void PeerTransport::Stop() {
     if (m_stopping.exchange(true)) return;
+    {
+        // The flusher checks m_stopping under this lock: taking it here means it is either
+        // waiting (and woken below) or sees the flag.
+        std::lock_guard lock(m_tx_mutex);
+    }
     m_tx_cv.notify_all();
     if (m_tx_flusher.joinable()) m_tx_flusher.join();
     for (auto& peer : m_outbound) {
@@ -332,43 +337,104 @@ void PeerTransport::Broadcast(const consensus::Message& message) {
 }
 
 void PeerTransport::BroadcastTx(const chain::Transaction& tx) {
-    bool flush_now = false;
+    const auto now = std::chrono::steady_clock::now();
+    const size_t bytes = tx.body.size() + tx.signature.size() + 16;
+    std::shared_ptr<v1::PeerFrame> full_lead, full_lazy;
+    uint32_t lead = kNoLead;
     {
         std::lock_guard lock(m_tx_mutex);
-        const bool first = !m_tx_batch;
-        if (first) m_tx_batch = std::make_shared<v1::PeerFrame>();
-        *m_tx_batch->mutable_forwarded_txs()->add_transactions() = chain::ToProto(tx);
-        m_tx_batch_size += tx.body.size() + tx.signature.size() + 16;
-        flush_now = m_tx_batch_size >= m_opt.tx_batch_bytes;
-        if (first && !flush_now) m_tx_cv.notify_one();
+        lead = m_tx_lead;
+        auto add = [&](TxBatch& batch, uint32_t delay_ms, const v1::Transaction& proto) {
+            if (!batch.frame) {
+                batch.frame = std::make_shared<v1::PeerFrame>();
+                batch.due = now + std::chrono::milliseconds(delay_ms);
+                m_tx_cv.notify_one();  // the flusher may be waiting for a later due time
+            }
+            *batch.frame->mutable_forwarded_txs()->add_transactions() = proto;
+            batch.bytes += bytes;
+            return batch.bytes >= m_opt.tx_batch_bytes ? TakeLocked(batch) : nullptr;
+        };
+        const v1::Transaction proto = chain::ToProto(tx);
+        const bool lazy_only = lead == m_opt.self;  // this node proposes: nobody is in a hurry
+        if (!lazy_only) full_lead = add(m_tx_lead_batch, m_opt.tx_batch_delay_ms, proto);
+        if (lead != kNoLead) full_lazy = add(m_tx_lazy_batch, m_opt.tx_lazy_delay_ms, proto);
     }
-    if (flush_now) FlushTxs();
+    if (full_lead) SendTxBatch(std::move(full_lead), true, lead);
+    if (full_lazy) SendTxBatch(std::move(full_lazy), false, lead);
+}
+
+std::shared_ptr<v1::PeerFrame> PeerTransport::TakeLocked(TxBatch& batch) {
+    batch.bytes = 0;
+    return std::move(batch.frame);
+}
+
+void PeerTransport::SendTxBatch(std::shared_ptr<v1::PeerFrame> frame, bool lead_batch,
+                                uint32_t lead) {
+    if (!frame) return;
+    if (lead == kNoLead) {
+        for (uint32_t i = 0; i < m_outbound.size(); ++i) Enqueue(i, frame, kGossipLane);
+    } else if (lead_batch) {
+        Enqueue(lead, std::move(frame), kGossipLane);
+    } else {
+        for (uint32_t i = 0; i < m_outbound.size(); ++i) {
+            if (i != lead) Enqueue(i, frame, kGossipLane);
+        }
+    }
 }
 
 void PeerTransport::FlushTxs() {
     std::shared_ptr<v1::PeerFrame> frame;
+    uint32_t lead = kNoLead;
     {
         std::lock_guard lock(m_tx_mutex);
-        frame = std::move(m_tx_batch);
-        m_tx_batch_size = 0;
+        frame = TakeLocked(m_tx_lead_batch);
+        lead = m_tx_lead;
     }
-    if (!frame) return;
-    for (uint32_t i = 0; i < m_outbound.size(); ++i) Enqueue(i, frame, kGossipLane);
+    SendTxBatch(std::move(frame), true, lead);
 }
 
-// Sends a partial batch once it is tx_batch_delay_ms old.
+void PeerTransport::SetTxLead(uint32_t lead) {
+    if (lead != kNoLead && lead >= m_opt.validators.size()) lead = kNoLead;
+    std::shared_ptr<v1::PeerFrame> lead_frame, lazy_frame;
+    uint32_t old = kNoLead;
+    {
+        std::lock_guard lock(m_tx_mutex);
+        if (lead == m_tx_lead) return;
+        old = m_tx_lead;
+        lead_frame = TakeLocked(m_tx_lead_batch);
+        lazy_frame = TakeLocked(m_tx_lazy_batch);
+        m_tx_lead = lead;
+    }
+    // What was gathered goes where it was gathered for: every transaction reaches every peer.
+    SendTxBatch(std::move(lead_frame), true, old);
+    SendTxBatch(std::move(lazy_frame), false, old);
+}
+
+// Sends each batch once it is due.
 void PeerTransport::RunTxFlusher() {
+    std::unique_lock lock(m_tx_mutex);
     while (!m_stopping.load()) {
-        {
-            std::unique_lock lock(m_tx_mutex);
-            m_tx_cv.wait(lock, [&] { return m_stopping.load() || m_tx_batch != nullptr; });
-            if (m_stopping.load()) break;
+        const bool lead_waiting = m_tx_lead_batch.frame != nullptr;
+        const bool lazy_waiting = m_tx_lazy_batch.frame != nullptr;
+        if (!lead_waiting && !lazy_waiting) {
+            m_tx_cv.wait(lock);
+            continue;
         }
-        std::unique_lock lock(m_tx_mutex);
-        m_tx_cv.wait_for(lock, std::chrono::milliseconds(m_opt.tx_batch_delay_ms),
-                         [&] { return m_stopping.load(); });
+        const auto now = std::chrono::steady_clock::now();
+        std::shared_ptr<v1::PeerFrame> lead_frame, lazy_frame;
+        if (lead_waiting && m_tx_lead_batch.due <= now) lead_frame = TakeLocked(m_tx_lead_batch);
+        if (lazy_waiting && m_tx_lazy_batch.due <= now) lazy_frame = TakeLocked(m_tx_lazy_batch);
+        if (!lead_frame && !lazy_frame) {
+            auto due = lead_waiting ? m_tx_lead_batch.due : m_tx_lazy_batch.due;
+            if (lead_waiting && lazy_waiting) due = std::min(due, m_tx_lazy_batch.due);
+            m_tx_cv.wait_until(lock, due);
+            continue;
+        }
+        const uint32_t lead = m_tx_lead;
         lock.unlock();
-        FlushTxs();
+        SendTxBatch(std::move(lead_frame), true, lead);
+        SendTxBatch(std::move(lazy_frame), false, lead);
+        lock.lock();
     }
 }
 

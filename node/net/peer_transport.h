@@ -18,6 +18,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -58,6 +59,9 @@ struct TransportOptions {
     uint32_t tx_batch_delay_ms = 2;
     // ...or as soon as this many bytes are waiting.
     size_t tx_batch_bytes = 256u << 10;
+    // Once SetTxLead names a lead, only the lead gets them that soon; every other validator
+    // gets them in batches at most this old (see SetTxLead).
+    uint32_t tx_lazy_delay_ms = 50;
     // An outbound stream is replaced by a fresh one after this many frames (see RunOutbound:
     // gRPC's per-call memory grows with every write until the call ends).
     uint64_t frames_per_stream = 2048;
@@ -94,12 +98,24 @@ public:
 
     void Send(uint32_t to, const consensus::Message& message);
     void Broadcast(const consensus::Message& message);
-    // Gossips a client transaction (verified by this node) to every other validator. It goes
-    // out with the others gathered within tx_batch_delay_ms, or at the next FlushTxs.
+    // Gossips a client transaction (verified by this node) to every other validator. To the
+    // lead (every validator while there is none) it goes out with the others gathered within
+    // tx_batch_delay_ms, or at the next FlushTxs; to the rest, with those gathered within
+    // tx_lazy_delay_ms.
     void BroadcastTx(const chain::Transaction& tx);
-    // Sends the gathered transactions now. The node calls it at the end of a client request,
-    // whose transactions already form a batch, so that they do not wait out the delay.
+    // Sends the transactions gathered for the lead (all of them while there is none) now. The
+    // node calls it at the end of a client request, whose transactions already form a batch,
+    // so that they do not wait out the delay.
     void FlushTxs();
+    // The validator whose proposal comes next: the node names its view's primary, or kNoLead
+    // during a view change (and itself when it is the primary: then nobody is in a hurry).
+    // Only the lead needs a transaction at once. The others get its body in the PRE-PREPARE
+    // and need the gossip only for their pending-work timers and to propose it after a view
+    // change, so they get it in fewer, larger frames: nearly every client request carries
+    // one transaction, and a frame of its own costs each side more CPU than the body's bytes.
+    // Changing the lead first sends what was gathered under the old one.
+    static constexpr uint32_t kNoLead = UINT32_MAX;
+    void SetTxLead(uint32_t lead);
 
     // Per validator index: authenticated streams of both lanes are up in either direction
     // (self: true).
@@ -114,6 +130,16 @@ private:
     enum LaneIndex : size_t { kConsensusLane = 0, kGossipLane = 1, kLanes = 2 };
     void RunOutbound(Outbound& peer, Lane& lane);
     void RunTxFlusher();
+    // A batch of gossiped transactions being gathered, for the lead or for the rest.
+    struct TxBatch {
+        std::shared_ptr<v1::PeerFrame> frame;  // null when empty
+        size_t bytes = 0;
+        std::chrono::steady_clock::time_point due;  // when it must go out
+    };
+    // Takes the batch (requires m_tx_mutex held); SendTxBatch sends it outside the lock.
+    static std::shared_ptr<v1::PeerFrame> TakeLocked(TxBatch& batch);
+    // To the lead alone (lead_batch) or to every validator but the lead.
+    void SendTxBatch(std::shared_ptr<v1::PeerFrame> frame, bool lead_batch, uint32_t lead);
     void Enqueue(uint32_t to, std::shared_ptr<const v1::PeerFrame> frame, LaneIndex lane);
     friend class Service;
 
@@ -131,8 +157,10 @@ private:
     bool m_started = false;
     std::mutex m_tx_mutex;
     std::condition_variable m_tx_cv;
-    std::shared_ptr<v1::PeerFrame> m_tx_batch;  // guarded by m_tx_mutex; null when empty
-    size_t m_tx_batch_size = 0;                 // guarded by m_tx_mutex
+    // Guarded by m_tx_mutex. Without a lead, everything goes through m_tx_lead_batch.
+    TxBatch m_tx_lead_batch;
+    TxBatch m_tx_lazy_batch;
+    uint32_t m_tx_lead = kNoLead;
     std::thread m_tx_flusher;
 };
 

@@ -1,7 +1,7 @@
-// The peer transport between two in-process endpoints over real TLS on 127.0.0.1: outbound
+// The peer transport between in-process endpoints over real TLS on 127.0.0.1: outbound
 // streams are replaced after frames_per_stream frames (gRPC's per-call memory would grow
-// otherwise) without losing or reordering a frame, and gossiped transactions go out at once
-// when flushed.
+// otherwise) without losing or reordering a frame, gossiped transactions go out at once when
+// flushed, and only the lead gets them at once.
 #include <catch2/catch.hpp>
 
 #include <condition_variable>
@@ -143,6 +143,89 @@ TEST_CASE("FlushTxs sends gossiped transactions without waiting out the batch de
         REQUIRE(cv.wait_until(lock, In(20s), [&] { return received.size() >= sent.size(); }));
         CHECK(received == sent);
     }
+    tb.Stop();
+    ta.Stop();
+}
+
+TEST_CASE("gossip hurries only to the lead and reaches the others in fewer frames", "[e2e]") {
+    TestCluster cluster(3);
+    Endpoint a = LoadEndpoint(cluster, 0, 2048);
+    Endpoint b = LoadEndpoint(cluster, 1, 2048);
+    Endpoint c = LoadEndpoint(cluster, 2, 2048);
+    // Delays far longer than the test: a batch goes out only on FlushTxs (to the lead) or
+    // when SetTxLead changes the lead (everything gathered so far).
+    a.options.tx_batch_delay_ms = 600000;
+    a.options.tx_lazy_delay_ms = 600000;
+    crypto::Sm2Verifier verifier;
+    crypto::Sm2Signer sender(crypto::Sm2PrivateKey::Generate());
+
+    std::mutex mutex;
+    std::condition_variable cv;
+    std::vector<std::vector<Hash256>> frames[3];  // per receiver, the txs of each frame from a
+    auto receiver = [&](int self) {
+        return [&, self](uint32_t from, std::vector<chain::Transaction> txs) {
+            if (from != 0) return;
+            std::vector<Hash256> hashes;
+            for (const auto& tx : txs) hashes.push_back(tx.Hash());
+            std::lock_guard lock(mutex);
+            frames[self].push_back(std::move(hashes));
+            cv.notify_all();
+        };
+    };
+    auto received = [&](int self) {
+        size_t n = 0;
+        for (const auto& f : frames[self]) n += f.size();
+        return n;
+    };
+    auto ignore_message = [](uint32_t, consensus::Message) {};
+    net::PeerTransport ta(a.options, *a.signer, verifier, ignore_message,
+                          [](uint32_t, std::vector<chain::Transaction>) {});
+    net::PeerTransport tb(b.options, *b.signer, verifier, ignore_message, receiver(1));
+    net::PeerTransport tc(c.options, *c.signer, verifier, ignore_message, receiver(2));
+    REQUIRE(ta.Start().ok());
+    REQUIRE(tb.Start().ok());
+    REQUIRE(tc.Start().ok());
+
+    std::vector<Hash256> tx;
+    auto broadcast = [&](uint64_t nonce) {
+        chain::Transaction t = client::MakeStatePut(sender, a.options.chain_id, nonce,
+                                                    "k" + std::to_string(nonce), AsBytes("v"));
+        tx.push_back(t.Hash());
+        ta.BroadcastTx(t);
+    };
+    auto wait_for = [&](int self, size_t n) {
+        std::unique_lock lock(mutex);
+        return cv.wait_until(lock, In(20s), [&] { return received(self) >= n; });
+    };
+
+    // Validator 1 proposes next: each flush goes to it at once, in a frame of its own.
+    ta.SetTxLead(1);
+    broadcast(1);
+    ta.FlushTxs();
+    broadcast(2);
+    ta.FlushTxs();
+    REQUIRE(wait_for(1, 2));
+    // a itself proposes next: its flushes hurry to nobody. Changing the lead first sends what
+    // was gathered for the others (tx 1 and 2, to validator 2 only, in one frame).
+    ta.SetTxLead(0);
+    REQUIRE(wait_for(2, 2));
+    broadcast(3);
+    ta.FlushTxs();
+    // No lead (a view change): tx 3, gathered for everyone but a, goes to 1 and 2; from now
+    // on every flush goes to everyone.
+    ta.SetTxLead(net::PeerTransport::kNoLead);
+    broadcast(4);
+    ta.FlushTxs();
+    // Each lane keeps its order, so once tx 4 is in, everything sent before it is too.
+    REQUIRE(wait_for(1, 4));
+    REQUIRE(wait_for(2, 4));
+    {
+        std::lock_guard lock(mutex);
+        using Frames = std::vector<std::vector<Hash256>>;
+        CHECK(frames[1] == Frames{{tx[0]}, {tx[1]}, {tx[2]}, {tx[3]}});
+        CHECK(frames[2] == Frames{{tx[0], tx[1]}, {tx[2]}, {tx[3]}});
+    }
+    tc.Stop();
     tb.Stop();
     ta.Stop();
 }

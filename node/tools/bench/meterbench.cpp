@@ -223,6 +223,8 @@ struct RunResult {
     // unlike the probe they do not drift with the machine's speed.
     double verify_cpu_share = 0;
     double verifies_per_cpu_s = 0;
+    // Frames all nodes wrote to their peer streams, per committed tx (gossip and consensus).
+    double peer_frames_per_tx = 0;
     // Single-core SM2 verifications/s probed right before and right after this run (the
     // cluster idle), averaged: this machine's speed drifts by tens of percent within minutes
     // (other tenants), so each run is judged against the speed of its own moment.
@@ -313,7 +315,7 @@ public:
         });
 
         const auto cpu_before = TotalCpu();
-        const VerifyTotals verifies_before = TotalVerifications();
+        const StatusTotals totals_before = SumStatus();
         std::fprintf(stderr, "[bench] offering %.0f tx/s for %.0f s to %zu nodes ...\n", rate,
                      duration_s, m_nodes.size());
         if (on_load_start) on_load_start();
@@ -413,7 +415,7 @@ public:
         stream_ctx.TryCancel();
         watcher.join();
         const auto cpu_after = TotalCpu();
-        const VerifyTotals verifies_after = TotalVerifications();
+        const StatusTotals totals_after = SumStatus();
 
         RunResult r;
         r.offered = rate;
@@ -439,27 +441,34 @@ public:
         r.blocks_per_s = r.duration_s > 0 ? static_cast<double>(blocks.load()) / r.duration_s : 0;
         r.txs_per_block = blocks.load() ? static_cast<double>(block_txs.load()) / blocks.load() : 0;
         r.cpu_ms_per_tx = r.committed ? 1000.0 * (cpu_after - cpu_before) / r.committed : 0;
-        const double verifies = static_cast<double>(verifies_after.count - verifies_before.count);
-        const double verify_cpu_s = 1e-9 * static_cast<double>(verifies_after.cpu_ns -
-                                                                verifies_before.cpu_ns);
+        const double verifies = static_cast<double>(totals_after.count - totals_before.count);
+        const double verify_cpu_s = 1e-9 * static_cast<double>(totals_after.cpu_ns -
+                                                                totals_before.cpu_ns);
         r.verifies_per_tx = r.committed ? verifies / r.committed : 0;
         r.verify_cpu_share = cpu_after > cpu_before ? verify_cpu_s / (cpu_after - cpu_before) : 0;
         r.verifies_per_cpu_s = verify_cpu_s > 0 ? verifies / verify_cpu_s : 0;
+        r.peer_frames_per_tx =
+            r.committed ? static_cast<double>(totals_after.frames - totals_before.frames) /
+                              static_cast<double>(r.committed)
+                        : 0;
         return r;
     }
 
-    struct VerifyTotals {
-        uint64_t count = 0;
-        uint64_t cpu_ns = 0;
+    // Counters summed over the nodes' GetStatus.
+    struct StatusTotals {
+        uint64_t count = 0;   // SM2 verifications...
+        uint64_t cpu_ns = 0;  // ...and their thread CPU time
+        uint64_t frames = 0;  // peer frames sent
     };
-    VerifyTotals TotalVerifications() const {
-        VerifyTotals total;
+    StatusTotals SumStatus() const {
+        StatusTotals total;
         for (const auto& n : m_nodes) {
             client::Client c(n.client_address);
             auto s = c.GetStatus();
             if (!s.ok()) continue;
             total.count += s->signature_verifications();
             total.cpu_ns += s->signature_verify_cpu_ns();
+            total.frames += s->peer_frames_sent();
         }
         return total;
     }
@@ -479,10 +488,10 @@ void PrintRun(const RunResult& r) {
     std::fprintf(stderr,
                  "[bench]   offered %6.0f  committed %6.0f tx/s  p50 %6.1f ms  p95 %6.1f ms  p99 "
                  "%6.1f ms  blocks/s %5.1f  tx/block %6.1f  verifies/tx %5.2f  refused %llu  (SM2 %.0f/s)"
-                 "  verify CPU %.0f%% at %.0f/s\n",
+                 "  verify CPU %.0f%% at %.0f/s  peer frames/tx %.2f\n",
                  r.offered, r.tps, r.p50_ms, r.p95_ms, r.p99_ms, r.blocks_per_s, r.txs_per_block,
                  r.verifies_per_tx, static_cast<unsigned long long>(r.refused), r.sm2_per_core,
-                 100 * r.verify_cpu_share, r.verifies_per_cpu_s);
+                 100 * r.verify_cpu_share, r.verifies_per_cpu_s, r.peer_frames_per_tx);
 }
 
 std::string RunJson(const RunResult& r) {
@@ -492,12 +501,13 @@ std::string RunJson(const RunResult& r) {
                   "\"committed\":%llu,\"p50_ms\":%.2f,\"p95_ms\":%.2f,\"p99_ms\":%.2f,"
                   "\"blocks_per_s\":%.2f,\"txs_per_block\":%.1f,\"cpu_ms_per_tx\":%.3f,"
                   "\"verifies_per_tx\":%.3f,\"sm2_verifies_per_s\":%.0f,"
-                  "\"verify_cpu_share\":%.3f,\"verifies_per_cpu_s\":%.0f}",
+                  "\"verify_cpu_share\":%.3f,\"verifies_per_cpu_s\":%.0f,"
+                  "\"peer_frames_per_tx\":%.3f}",
                   r.offered, r.tps, static_cast<unsigned long long>(r.submitted),
                   static_cast<unsigned long long>(r.refused),
                   static_cast<unsigned long long>(r.committed), r.p50_ms, r.p95_ms, r.p99_ms,
                   r.blocks_per_s, r.txs_per_block, r.cpu_ms_per_tx, r.verifies_per_tx,
-                  r.sm2_per_core, r.verify_cpu_share, r.verifies_per_cpu_s);
+                  r.sm2_per_core, r.verify_cpu_share, r.verifies_per_cpu_s, r.peer_frames_per_tx);
     return buf;
 }
 
@@ -756,6 +766,8 @@ int main(int argc, char** argv) {
     std::printf("| nodes' CPU spent in SM2 verification (peak; their own accounting) | %.0f%% "
                 "(%.0f verifies per CPU-second) |\n",
                 100 * best.verify_cpu_share, best.verifies_per_cpu_s);
+    std::printf("| peer frames sent per committed tx, all nodes (peak) | %.2f |\n",
+                best.peer_frames_per_tx);
     if (have_half) {
         std::printf("| latency at half peak (%.0f tx/s) p50 / p95 / p99 | %.1f / %.1f / %.1f ms |\n",
                     half.tps, half.p50_ms, half.p95_ms, half.p99_ms);
