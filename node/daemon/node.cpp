@@ -178,6 +178,9 @@ Status Node::Start() {
         [this](uint32_t from, std::vector<chain::Transaction> txs) {
             OnPeerTxs(from, std::move(txs));
         });
+    // The validators other than the primary need a gossiped transaction only while it has not
+    // committed (committed ones leave the pool): after that they have it from the PRE-PREPARE.
+    m_transport->SetTxNeeded([this](const Hash256& hash) { return m_mempool->Contains(hash); });
 
     m_client_service = std::make_unique<ClientService>(*this);
     grpc::ServerBuilder builder;
@@ -296,7 +299,7 @@ Result<Hash256> Node::Admit(chain::Transaction tx, const Hash256& hash,
     const chain::Transaction copy = tx;
     auto added = m_mempool->Add(std::move(tx), body);
     if (!added.ok()) return added.status();
-    m_transport->BroadcastTx(copy);
+    m_transport->BroadcastTx(copy, hash);
     return added;
 }
 
@@ -560,22 +563,22 @@ void Node::Serve(const consensus::ServeRequest& request) {
 
 void Node::PublishSnapshot() {
     const auto tip = m_store->Tip();
-    std::lock_guard lock(m_snapshot_mutex);
-    m_snapshot.height = tip.height;
-    m_snapshot.tip_hash = tip.block_hash;
-    m_snapshot.state_root = tip.state_root;
-    m_snapshot.view = m_core->view();
-    m_snapshot.in_view_change = m_core->in_view_change();
-    m_snapshot.primary = m_core->Primary(m_core->view());
-    m_is_primary.store(m_snapshot.primary == m_self && !m_snapshot.in_view_change);
-    // Gossip hurries only to the validator that proposes next (see PeerTransport::SetTxLead);
-    // while the view changes, nobody knows who that is, so it hurries to everyone.
-    if (m_transport) {
-        const uint32_t lead = m_snapshot.in_view_change
-                                  ? net::PeerTransport::kNoLead
-                                  : static_cast<uint32_t>(m_snapshot.primary);
-        m_transport->SetTxLead(lead);
+    uint32_t lead = net::PeerTransport::kNoLead;
+    {
+        std::lock_guard lock(m_snapshot_mutex);
+        m_snapshot.height = tip.height;
+        m_snapshot.tip_hash = tip.block_hash;
+        m_snapshot.state_root = tip.state_root;
+        m_snapshot.view = m_core->view();
+        m_snapshot.in_view_change = m_core->in_view_change();
+        m_snapshot.primary = m_core->Primary(m_core->view());
+        m_is_primary.store(m_snapshot.primary == m_self && !m_snapshot.in_view_change);
+        if (!m_snapshot.in_view_change) lead = static_cast<uint32_t>(m_snapshot.primary);
     }
+    // Gossip hurries only to the validator that proposes next (see PeerTransport::SetTxLead);
+    // while the view changes, nobody knows who that is, so it hurries to everyone. Outside
+    // the snapshot lock: sending what was gathered asks the mempool what is still needed.
+    if (m_transport) m_transport->SetTxLead(lead);
 }
 
 uint64_t Node::peer_frames_sent() const {

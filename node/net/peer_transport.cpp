@@ -336,10 +336,10 @@ void PeerTransport::Broadcast(const consensus::Message& message) {
     for (uint32_t i = 0; i < m_outbound.size(); ++i) Enqueue(i, frame, kConsensusLane);
 }
 
-void PeerTransport::BroadcastTx(const chain::Transaction& tx) {
+void PeerTransport::BroadcastTx(const chain::Transaction& tx, const Hash256& hash) {
     const auto now = std::chrono::steady_clock::now();
     const size_t bytes = tx.body.size() + tx.signature.size() + 16;
-    std::shared_ptr<v1::PeerFrame> full_lead, full_lazy;
+    TxBatch full_lead, full_lazy;
     uint32_t lead = kNoLead;
     {
         std::lock_guard lock(m_tx_mutex);
@@ -351,63 +351,81 @@ void PeerTransport::BroadcastTx(const chain::Transaction& tx) {
                 m_tx_cv.notify_one();  // the flusher may be waiting for a later due time
             }
             *batch.frame->mutable_forwarded_txs()->add_transactions() = proto;
+            batch.hashes.push_back(hash);
             batch.bytes += bytes;
-            return batch.bytes >= m_opt.tx_batch_bytes ? TakeLocked(batch) : nullptr;
+            return batch.bytes >= m_opt.tx_batch_bytes ? TakeLocked(batch) : TxBatch{};
         };
         const v1::Transaction proto = chain::ToProto(tx);
         const bool lazy_only = lead == m_opt.self;  // this node proposes: nobody is in a hurry
         if (!lazy_only) full_lead = add(m_tx_lead_batch, m_opt.tx_batch_delay_ms, proto);
         if (lead != kNoLead) full_lazy = add(m_tx_lazy_batch, m_opt.tx_lazy_delay_ms, proto);
     }
-    if (full_lead) SendTxBatch(std::move(full_lead), true, lead);
-    if (full_lazy) SendTxBatch(std::move(full_lazy), false, lead);
+    SendTxBatch(std::move(full_lead), true, lead);
+    SendTxBatch(std::move(full_lazy), false, lead);
 }
 
-std::shared_ptr<v1::PeerFrame> PeerTransport::TakeLocked(TxBatch& batch) {
-    batch.bytes = 0;
-    return std::move(batch.frame);
+PeerTransport::TxBatch PeerTransport::TakeLocked(TxBatch& batch) {
+    TxBatch out = std::move(batch);
+    batch = TxBatch{};
+    return out;
 }
 
-void PeerTransport::SendTxBatch(std::shared_ptr<v1::PeerFrame> frame, bool lead_batch,
-                                uint32_t lead) {
-    if (!frame) return;
+void PeerTransport::SendTxBatch(TxBatch batch, bool lead_batch, uint32_t lead) {
+    if (!batch.frame) return;
+    std::shared_ptr<const v1::PeerFrame> frame = std::move(batch.frame);
     if (lead == kNoLead) {
         for (uint32_t i = 0; i < m_outbound.size(); ++i) Enqueue(i, frame, kGossipLane);
-    } else if (lead_batch) {
+        return;
+    }
+    if (lead_batch) {
         Enqueue(lead, std::move(frame), kGossipLane);
-    } else {
-        for (uint32_t i = 0; i < m_outbound.size(); ++i) {
-            if (i != lead) Enqueue(i, frame, kGossipLane);
+        return;
+    }
+    if (m_tx_needed) {
+        // Most transactions have committed by now (the lead proposed them, and the others got
+        // them in its PRE-PREPARE): only the rest still has to go.
+        const auto& all = frame->forwarded_txs().transactions();
+        auto kept = std::make_shared<v1::PeerFrame>();
+        for (int i = 0; i < all.size(); ++i) {
+            if (m_tx_needed(batch.hashes[static_cast<size_t>(i)])) {
+                *kept->mutable_forwarded_txs()->add_transactions() = all[i];
+            }
         }
+        if (kept->forwarded_txs().transactions_size() == 0) return;
+        if (kept->forwarded_txs().transactions_size() < all.size()) frame = std::move(kept);
+    }
+    for (uint32_t i = 0; i < m_outbound.size(); ++i) {
+        if (i != lead) Enqueue(i, frame, kGossipLane);
     }
 }
 
 void PeerTransport::FlushTxs() {
-    std::shared_ptr<v1::PeerFrame> frame;
+    TxBatch batch;
     uint32_t lead = kNoLead;
     {
         std::lock_guard lock(m_tx_mutex);
-        frame = TakeLocked(m_tx_lead_batch);
+        batch = TakeLocked(m_tx_lead_batch);
         lead = m_tx_lead;
     }
-    SendTxBatch(std::move(frame), true, lead);
+    SendTxBatch(std::move(batch), true, lead);
 }
 
 void PeerTransport::SetTxLead(uint32_t lead) {
     if (lead != kNoLead && lead >= m_opt.validators.size()) lead = kNoLead;
-    std::shared_ptr<v1::PeerFrame> lead_frame, lazy_frame;
+    TxBatch lead_batch, lazy_batch;
     uint32_t old = kNoLead;
     {
         std::lock_guard lock(m_tx_mutex);
         if (lead == m_tx_lead) return;
         old = m_tx_lead;
-        lead_frame = TakeLocked(m_tx_lead_batch);
-        lazy_frame = TakeLocked(m_tx_lazy_batch);
+        lead_batch = TakeLocked(m_tx_lead_batch);
+        lazy_batch = TakeLocked(m_tx_lazy_batch);
         m_tx_lead = lead;
     }
-    // What was gathered goes where it was gathered for: every transaction reaches every peer.
-    SendTxBatch(std::move(lead_frame), true, old);
-    SendTxBatch(std::move(lazy_frame), false, old);
+    // What was gathered goes where it was gathered for: every transaction still needed
+    // reaches every peer.
+    SendTxBatch(std::move(lead_batch), true, old);
+    SendTxBatch(std::move(lazy_batch), false, old);
 }
 
 // Sends each batch once it is due.
@@ -421,10 +439,10 @@ void PeerTransport::RunTxFlusher() {
             continue;
         }
         const auto now = std::chrono::steady_clock::now();
-        std::shared_ptr<v1::PeerFrame> lead_frame, lazy_frame;
-        if (lead_waiting && m_tx_lead_batch.due <= now) lead_frame = TakeLocked(m_tx_lead_batch);
-        if (lazy_waiting && m_tx_lazy_batch.due <= now) lazy_frame = TakeLocked(m_tx_lazy_batch);
-        if (!lead_frame && !lazy_frame) {
+        TxBatch lead_batch, lazy_batch;
+        if (lead_waiting && m_tx_lead_batch.due <= now) lead_batch = TakeLocked(m_tx_lead_batch);
+        if (lazy_waiting && m_tx_lazy_batch.due <= now) lazy_batch = TakeLocked(m_tx_lazy_batch);
+        if (!lead_batch.frame && !lazy_batch.frame) {
             auto due = lead_waiting ? m_tx_lead_batch.due : m_tx_lazy_batch.due;
             if (lead_waiting && lazy_waiting) due = std::min(due, m_tx_lazy_batch.due);
             m_tx_cv.wait_until(lock, due);
@@ -432,8 +450,8 @@ void PeerTransport::RunTxFlusher() {
         }
         const uint32_t lead = m_tx_lead;
         lock.unlock();
-        SendTxBatch(std::move(lead_frame), true, lead);
-        SendTxBatch(std::move(lazy_frame), false, lead);
+        SendTxBatch(std::move(lead_batch), true, lead);
+        SendTxBatch(std::move(lazy_batch), false, lead);
         lock.lock();
     }
 }

@@ -60,8 +60,8 @@ struct TransportOptions {
     // ...or as soon as this many bytes are waiting.
     size_t tx_batch_bytes = 256u << 10;
     // Once SetTxLead names a lead, only the lead gets them that soon; every other validator
-    // gets them in batches at most this old (see SetTxLead).
-    uint32_t tx_lazy_delay_ms = 50;
+    // gets them in batches at most this old, less those no longer needed (see SetTxLead).
+    uint32_t tx_lazy_delay_ms = 200;
     // An outbound stream is replaced by a fresh one after this many frames (see RunOutbound:
     // gRPC's per-call memory grows with every write until the call ends).
     uint64_t frames_per_stream = 2048;
@@ -98,11 +98,11 @@ public:
 
     void Send(uint32_t to, const consensus::Message& message);
     void Broadcast(const consensus::Message& message);
-    // Gossips a client transaction (verified by this node) to every other validator. To the
-    // lead (every validator while there is none) it goes out with the others gathered within
-    // tx_batch_delay_ms, or at the next FlushTxs; to the rest, with those gathered within
-    // tx_lazy_delay_ms.
-    void BroadcastTx(const chain::Transaction& tx);
+    // Gossips a client transaction (verified by this node; `hash` = tx.Hash()) to every other
+    // validator. To the lead (every validator while there is none) it goes out with the others
+    // gathered within tx_batch_delay_ms, or at the next FlushTxs; to the rest, with those
+    // gathered within tx_lazy_delay_ms, unless by then it is no longer needed.
+    void BroadcastTx(const chain::Transaction& tx, const Hash256& hash);
     // Sends the transactions gathered for the lead (all of them while there is none) now. The
     // node calls it at the end of a client request, whose transactions already form a batch,
     // so that they do not wait out the delay.
@@ -111,11 +111,17 @@ public:
     // during a view change (and itself when it is the primary: then nobody is in a hurry).
     // Only the lead needs a transaction at once. The others get its body in the PRE-PREPARE
     // and need the gossip only for their pending-work timers and to propose it after a view
-    // change, so they get it in fewer, larger frames: nearly every client request carries
-    // one transaction, and a frame of its own costs each side more CPU than the body's bytes.
-    // Changing the lead first sends what was gathered under the old one.
+    // change, so they get it in fewer, larger frames (nearly every client request carries
+    // one transaction, and a frame of its own costs each side more CPU than the body's bytes),
+    // and not at all once it has committed (see SetTxNeeded). Changing the lead first sends
+    // what was gathered under the old one.
     static constexpr uint32_t kNoLead = UINT32_MAX;
     void SetTxLead(uint32_t lead);
+    // `needed(hash)` says whether a transaction gathered for the validators other than the lead
+    // still has to reach them; asked when their batch goes out (the node: not committed yet).
+    // Without it, every transaction does. Call before Start; it must be thread-safe.
+    using TxNeededFn = std::function<bool(const Hash256& hash)>;
+    void SetTxNeeded(TxNeededFn needed) { m_tx_needed = std::move(needed); }
 
     // Per validator index: authenticated streams of both lanes are up in either direction
     // (self: true).
@@ -133,13 +139,15 @@ private:
     // A batch of gossiped transactions being gathered, for the lead or for the rest.
     struct TxBatch {
         std::shared_ptr<v1::PeerFrame> frame;  // null when empty
+        std::vector<Hash256> hashes;           // of frame's transactions, in order
         size_t bytes = 0;
         std::chrono::steady_clock::time_point due;  // when it must go out
     };
     // Takes the batch (requires m_tx_mutex held); SendTxBatch sends it outside the lock.
-    static std::shared_ptr<v1::PeerFrame> TakeLocked(TxBatch& batch);
-    // To the lead alone (lead_batch) or to every validator but the lead.
-    void SendTxBatch(std::shared_ptr<v1::PeerFrame> frame, bool lead_batch, uint32_t lead);
+    static TxBatch TakeLocked(TxBatch& batch);
+    // To the lead alone (lead_batch) or, less what m_tx_needed says is no longer needed, to
+    // every validator but the lead.
+    void SendTxBatch(TxBatch batch, bool lead_batch, uint32_t lead);
     void Enqueue(uint32_t to, std::shared_ptr<const v1::PeerFrame> frame, LaneIndex lane);
     friend class Service;
 
@@ -161,6 +169,7 @@ private:
     TxBatch m_tx_lead_batch;
     TxBatch m_tx_lazy_batch;
     uint32_t m_tx_lead = kNoLead;
+    TxNeededFn m_tx_needed;  // set before Start, then only read
     std::thread m_tx_flusher;
 };
 
