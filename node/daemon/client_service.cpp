@@ -93,8 +93,10 @@ grpc::Status ClientService::SubmitTransaction(grpc::ServerContext*, const v1::Su
 grpc::Status ClientService::SubmitStream(
     grpc::ServerContext* ctx,
     grpc::ServerReaderWriter<v1::SubmitBatchResponse, v1::SubmitBatchRequest>* stream) {
+    // gRPC keeps part of every message's bookkeeping in the call's arena until the call ends,
+    // so a stream that lived forever would make the node grow; the client opens a new one.
     v1::SubmitBatchRequest req;
-    while (stream->Read(&req)) {
+    for (uint32_t answered = 0; answered < kMaxStreamRequests && stream->Read(&req); ++answered) {
         v1::SubmitBatchResponse resp;
         grpc::Status s = SubmitTransactions(ctx, &req, &resp);
         if (!s.ok()) return s;

@@ -374,3 +374,59 @@ TEST_CASE("StreamCommits and StreamBlocks deliver each committed block as it com
     (void)blocks->Finish();
     for (int i = 0; i < 4; ++i) REQUIRE(cluster.Terminate(i));
 }
+
+TEST_CASE("a SubmitStream call carries 1024 requests and then the node ends it", "[e2e]") {
+    TestCluster cluster(1);
+    cluster.StartAll();
+    REQUIRE(cluster.WaitAllUp(In(20s)));
+    Sender sender;
+    std::vector<v1::SubmitBatchRequest> requests;
+    for (int k = 0; k < 1025; ++k) {
+        auto tx = client::MakeStatePut(sender.signer, cluster.chain_id(), ++sender.nonce,
+                                       "s/" + std::to_string(k), AsBytes("v"));
+        v1::SubmitBatchRequest req;
+        *req.add_transactions() = chain::ToProto(tx);
+        requests.push_back(std::move(req));
+    }
+
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + 60s);
+    auto stream = cluster.client(0).stub().SubmitStream(&context);
+    size_t answered = 0, accepted = 0;  // written by the reader, read after join()
+    std::thread reader([&] {
+        v1::SubmitBatchResponse resp;
+        while (stream->Read(&resp)) {
+            ++answered;
+            if (resp.results_size() == 1 && resp.results(0).code() == 0) ++accepted;
+        }
+    });
+    // The 1025th is written too; the node does not read it (the write itself may or may not
+    // succeed, depending on how far the node got).
+    for (const auto& req : requests) {
+        if (!stream->Write(req)) break;
+    }
+    stream->WritesDone();
+    reader.join();
+    const grpc::Status status = stream->Finish();
+    INFO(status.error_message());
+    CHECK(status.ok());
+    CHECK(answered == 1024);
+    CHECK(accepted == 1024);
+
+    // A fresh stream takes the request the first one left unread.
+    grpc::ClientContext again;
+    again.set_deadline(std::chrono::system_clock::now() + 60s);
+    auto second = cluster.client(0).stub().SubmitStream(&again);
+    REQUIRE(second->Write(requests.back()));
+    second->WritesDone();
+    v1::SubmitBatchResponse resp;
+    REQUIRE(second->Read(&resp));
+    REQUIRE(resp.results_size() == 1);
+    CHECK(resp.results(0).code() == 0);
+    CHECK_FALSE(second->Read(&resp));
+    CHECK(second->Finish().ok());
+    const Hash256 last_hash = chain::FromProto(requests.back().transactions(0)).Hash();
+    auto last = cluster.client(0).WaitForCommit(last_hash, 30000);
+    REQUIRE(last.ok());
+    CHECK(last->state() == v1::TxStatus::COMMITTED);
+}

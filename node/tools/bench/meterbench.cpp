@@ -237,8 +237,8 @@ public:
         : m_nodes(std::move(nodes)), m_chain_id(std::move(chain_id)) {}
 
     // Open-loop load at `rate` tx/s for `duration_s`; waits for the stragglers.
-    // `stream`: each load worker keeps one SubmitStream open to its node; otherwise it makes
-    // a SubmitTransaction(s) call per send.
+    // `stream`: each load worker keeps a SubmitStream open to its node (a fresh one every
+    // 1024 sends); otherwise it makes a SubmitTransaction(s) call per send.
     // `on_load_start` is called once the transactions are signed, as the offered load begins.
     RunResult Run(double rate, double duration_s, int senders, uint64_t seed, size_t batch,
                   bool stream, const std::function<void()>& on_load_start = {}) {
@@ -347,13 +347,19 @@ public:
                         }
                     }
                     auto& c = *clients[static_cast<size_t>(w)];
-                    grpc::ClientContext stream_context;
+                    // A node answers at most kStreamRequests requests per SubmitStream call,
+                    // so the worker closes its stream after that many and opens another.
+                    constexpr uint32_t kStreamRequests = 1024;
+                    std::unique_ptr<grpc::ClientContext> stream_context;
                     std::unique_ptr<grpc::ClientReaderWriter<v1::SubmitBatchRequest,
                                                              v1::SubmitBatchResponse>>
                         submit_stream;
                     std::thread answers;
-                    if (stream) {
-                        submit_stream = c.stub().SubmitStream(&stream_context);
+                    uint32_t on_stream = 0;
+                    auto open_stream = [&] {
+                        stream_context = std::make_unique<grpc::ClientContext>();
+                        submit_stream = c.stub().SubmitStream(stream_context.get());
+                        on_stream = 0;
                         answers = std::thread([&] {
                             v1::SubmitBatchResponse resp;
                             while (submit_stream->Read(&resp)) {
@@ -362,7 +368,17 @@ public:
                                 }
                             }
                         });
-                    }
+                    };
+                    auto close_stream = [&] {
+                        submit_stream->WritesDone();
+                        answers.join();
+                        grpc::Status st = submit_stream->Finish();
+                        if (!st.ok()) {
+                            std::fprintf(stderr, "[bench] submit stream ended: %s\n",
+                                         st.error_message().c_str());
+                        }
+                    };
+                    if (stream) open_stream();
                     size_t pos = 0;
                     while (pos < mine.size()) {
                         std::this_thread::sleep_until(scheduled[mine[pos]]);  // offered schedule
@@ -376,9 +392,14 @@ public:
                             ++end;
                         }
                         if (stream) {
+                            if (on_stream == kStreamRequests) {
+                                close_stream();
+                                open_stream();
+                            }
                             v1::SubmitBatchRequest req;
                             for (const auto* tx : due) *req.add_transactions() = chain::ToProto(*tx);
                             if (!submit_stream->Write(req)) refused.fetch_add(due.size());
+                            ++on_stream;
                         } else if (due.size() == 1) {
                             if (!c.Submit(*due[0]).ok()) refused.fetch_add(1);
                         } else {
@@ -389,15 +410,7 @@ public:
                         submitted.fetch_add(due.size());
                         pos = end;
                     }
-                    if (stream) {
-                        submit_stream->WritesDone();
-                        answers.join();
-                        grpc::Status st = submit_stream->Finish();
-                        if (!st.ok()) {
-                            std::fprintf(stderr, "[bench] submit stream ended: %s\n",
-                                         st.error_message().c_str());
-                        }
-                    }
+                    if (stream) close_stream();
                 });
             }
             for (auto& t : pool) t.join();
