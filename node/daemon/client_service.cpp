@@ -96,7 +96,8 @@ grpc::Status ClientService::SubmitStream(
     // gRPC keeps part of every message's bookkeeping in the call's arena until the call ends,
     // so a stream that lived forever would make the node grow; the client opens a new one.
     v1::SubmitBatchRequest req;
-    for (uint32_t answered = 0; answered < kMaxStreamRequests && stream->Read(&req); ++answered) {
+    for (int answered = 0; answered < v1::SUBMIT_STREAM_MAX_REQUESTS && stream->Read(&req);
+         ++answered) {
         v1::SubmitBatchResponse resp;
         grpc::Status s = SubmitTransactions(ctx, &req, &resp);
         if (!s.ok()) return s;

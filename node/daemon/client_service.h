@@ -4,8 +4,6 @@
 // full), NOT_FOUND (no such block/transaction/key), UNAVAILABLE (shutting down).
 #pragma once
 
-#include <cstdint>
-
 #include "proto/node.grpc.pb.h"
 
 namespace meterchain::node {
@@ -14,9 +12,6 @@ class Node;
 
 class ClientService final : public v1::Node::Service {
 public:
-    // Requests one SubmitStream call carries at most (proto/node.proto).
-    static constexpr uint32_t kMaxStreamRequests = 1024;
-
     explicit ClientService(Node& node) : m_node(node) {}
 
     grpc::Status SubmitTransaction(grpc::ServerContext*, const v1::SubmitRequest*,

@@ -383,16 +383,26 @@ void PeerTransport::SendTxBatch(TxBatch batch, bool lead_batch, uint32_t lead) {
     }
     if (m_tx_needed) {
         // Most transactions have committed by now (the lead proposed them, and the others got
-        // them in its PRE-PREPARE): only the rest still has to go.
-        const auto& all = frame->forwarded_txs().transactions();
-        auto kept = std::make_shared<v1::PeerFrame>();
-        for (int i = 0; i < all.size(); ++i) {
-            if (m_tx_needed(batch.hashes[static_cast<size_t>(i)])) {
-                *kept->mutable_forwarded_txs()->add_transactions() = all[i];
-            }
+        // them in its PRE-PREPARE): only the rest still has to go, in a new frame only when
+        // something was left out.
+        std::vector<bool> needed(batch.hashes.size());
+        size_t count = 0;
+        for (size_t i = 0; i < needed.size(); ++i) {
+            needed[i] = m_tx_needed(batch.hashes[i]);
+            if (needed[i]) ++count;
         }
-        if (kept->forwarded_txs().transactions_size() == 0) return;
-        if (kept->forwarded_txs().transactions_size() < all.size()) frame = std::move(kept);
+        if (count == 0) return;
+        if (count < needed.size()) {
+            const auto& all = frame->forwarded_txs().transactions();
+            auto kept = std::make_shared<v1::PeerFrame>();
+            for (size_t i = 0; i < needed.size(); ++i) {
+                if (needed[i]) {
+                    *kept->mutable_forwarded_txs()->add_transactions() =
+                        all[static_cast<int>(i)];
+                }
+            }
+            frame = std::move(kept);
+        }
     }
     for (uint32_t i = 0; i < m_outbound.size(); ++i) {
         if (i != lead) Enqueue(i, frame, kGossipLane);

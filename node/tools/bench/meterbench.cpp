@@ -347,15 +347,15 @@ public:
                         }
                     }
                     auto& c = *clients[static_cast<size_t>(w)];
-                    // A node answers at most kStreamRequests requests per SubmitStream call,
-                    // so the worker closes its stream after that many and opens another.
-                    constexpr uint32_t kStreamRequests = 1024;
+                    // A node answers at most SUBMIT_STREAM_MAX_REQUESTS requests per
+                    // SubmitStream call, so the worker closes its stream after that many and
+                    // opens another.
                     std::unique_ptr<grpc::ClientContext> stream_context;
                     std::unique_ptr<grpc::ClientReaderWriter<v1::SubmitBatchRequest,
                                                              v1::SubmitBatchResponse>>
                         submit_stream;
                     std::thread answers;
-                    uint32_t on_stream = 0;
+                    int on_stream = 0;
                     auto open_stream = [&] {
                         stream_context = std::make_unique<grpc::ClientContext>();
                         submit_stream = c.stub().SubmitStream(stream_context.get());
@@ -392,7 +392,7 @@ public:
                             ++end;
                         }
                         if (stream) {
-                            if (on_stream == kStreamRequests) {
+                            if (on_stream == v1::SUBMIT_STREAM_MAX_REQUESTS) {
                                 close_stream();
                                 open_stream();
                             }
@@ -454,9 +454,10 @@ public:
         r.blocks_per_s = r.duration_s > 0 ? static_cast<double>(blocks.load()) / r.duration_s : 0;
         r.txs_per_block = blocks.load() ? static_cast<double>(block_txs.load()) / blocks.load() : 0;
         r.cpu_ms_per_tx = r.committed ? 1000.0 * (cpu_after - cpu_before) / r.committed : 0;
-        const double verifies = static_cast<double>(totals_after.count - totals_before.count);
-        const double verify_cpu_s = 1e-9 * static_cast<double>(totals_after.cpu_ns -
-                                                                totals_before.cpu_ns);
+        const double verifies =
+            static_cast<double>(totals_after.verifications - totals_before.verifications);
+        const double verify_cpu_s = 1e-9 * static_cast<double>(totals_after.verify_cpu_ns -
+                                                                totals_before.verify_cpu_ns);
         r.verifies_per_tx = r.committed ? verifies / r.committed : 0;
         r.verify_cpu_share = cpu_after > cpu_before ? verify_cpu_s / (cpu_after - cpu_before) : 0;
         r.verifies_per_cpu_s = verify_cpu_s > 0 ? verifies / verify_cpu_s : 0;
@@ -469,8 +470,8 @@ public:
 
     // Counters summed over the nodes' GetStatus.
     struct StatusTotals {
-        uint64_t count = 0;   // SM2 verifications...
-        uint64_t cpu_ns = 0;  // ...and their thread CPU time
+        uint64_t verifications = 0;
+        uint64_t verify_cpu_ns = 0;  // their thread CPU time
         uint64_t frames = 0;  // peer frames sent
     };
     StatusTotals SumStatus() const {
@@ -479,8 +480,8 @@ public:
             client::Client c(n.client_address);
             auto s = c.GetStatus();
             if (!s.ok()) continue;
-            total.count += s->signature_verifications();
-            total.cpu_ns += s->signature_verify_cpu_ns();
+            total.verifications += s->signature_verifications();
+            total.verify_cpu_ns += s->signature_verify_cpu_ns();
             total.frames += s->peer_frames_sent();
         }
         return total;
