@@ -15,12 +15,24 @@ Hash256 WriteSetDigest(const WriteSet& writes) {
     return crypto::Sm3(w.bytes());
 }
 
-Hash256 NextStateRoot(const Hash256& previous_root, const WriteSet& writes) {
+namespace {
+
+Hash256 ChainRoot(const Hash256& previous_root, const Hash256& writes_digest) {
     return crypto::Sm3(codec::Writer()
                            .Text("meterchain/state/v1")
                            .Digest(previous_root)
-                           .Digest(WriteSetDigest(writes))
+                           .Digest(writes_digest)
                            .bytes());
+}
+
+}  // namespace
+
+Hash256 NextStateRoot(const Hash256& previous_root, const WriteSet& writes) {
+    return ChainRoot(previous_root, WriteSetDigest(writes));
+}
+
+Hash256 NextStateRoot(const Hash256& previous_root, const SealedWriteSet& writes) {
+    return ChainRoot(previous_root, writes.digest());
 }
 
 }  // namespace meterchain::chain

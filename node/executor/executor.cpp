@@ -213,7 +213,7 @@ Result<ExecutedBlock> Executor::Run(const chain::Block& block, const Hash256& pa
     }
     std::vector<const chain::WriteSet*> layers;
     for (const ExecutedBlock* p = parent; p != nullptr; p = FindPending(p->header.prev_hash)) {
-        layers.push_back(&p->writes);
+        layers.push_back(&p->writes.writes());
     }
     BlockView base(m_store, std::move(layers));
     Overlay block_state(base);
@@ -295,7 +295,7 @@ Result<ExecutedBlock> Executor::Run(const chain::Block& block, const Hash256& pa
             out.receipts.push_back({static_cast<uint32_t>(result.code()), result.message()});
         }
     }
-    out.writes = block_state.TakeWrites();
+    out.writes = chain::SealedWriteSet(block_state.TakeWrites());
     out.header.state_root = chain::NextStateRoot(parent_root, out.writes);
     return out;
 }

@@ -50,7 +50,7 @@ struct ExecutorOptions {
 struct ExecutedBlock {
     chain::BlockHeader header;  // state_root filled in
     std::vector<chain::Receipt> receipts;
-    chain::WriteSet writes;
+    chain::SealedWriteSet writes;
 };
 
 // State keys the executor itself owns.

@@ -219,6 +219,13 @@ Status ChainStore::LoadAndVerifyTip() {
 Status ChainStore::AppendBlock(const chain::Block& block,
                                const std::vector<chain::Receipt>& receipts,
                                const chain::WriteSet& writes) {
+    return AppendBlock(block, receipts, chain::SealedWriteSet(writes));
+}
+
+Status ChainStore::AppendBlock(const chain::Block& block,
+                               const std::vector<chain::Receipt>& receipts,
+                               const chain::SealedWriteSet& sealed) {
+    const chain::WriteSet& writes = sealed.writes();
     const ChainTip tip = Tip();
     const uint64_t height = block.header.height;
     const std::string name = BlockName(height);
@@ -236,7 +243,7 @@ Status ChainStore::AppendBlock(const chain::Block& block,
     }
     // Integrity failures are corruption when read back, but here they are a bad argument.
     if (Status s = chain::CheckBlockIntegrity(block); !s.ok()) return InvalidArgument(s.message());
-    const Hash256 state_root = chain::NextStateRoot(tip.state_root, writes);
+    const Hash256 state_root = chain::NextStateRoot(tip.state_root, sealed);
     if (block.header.state_root != state_root) {
         return InvalidArgument(name + ": header state_root does not match the write set");
     }

@@ -71,6 +71,8 @@ public:
     // integrity failure), kIoError from the store. On error nothing is written.
     Status AppendBlock(const chain::Block& block, const std::vector<chain::Receipt>& receipts,
                        const chain::WriteSet& writes);
+    Status AppendBlock(const chain::Block& block, const std::vector<chain::Receipt>& receipts,
+                       const chain::SealedWriteSet& writes);
 
     Result<chain::Block> GetBlock(uint64_t height) const;          // kNotFound beyond the tip
     Result<chain::Block> GetBlockByHash(const Hash256& hash) const;

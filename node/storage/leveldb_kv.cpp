@@ -21,6 +21,13 @@ constexpr int kBloomBitsPerKey = 10;  // ~1% false positives, LevelDB's recommen
 // Each table LevelDB keeps open holds one descriptor (PreadFile) plus its index and filter in
 // memory; this bounds both.
 constexpr int kMaxOpenFiles = 500;
+// Every open table keeps its index block in memory, one entry per data block, for as long as
+// the table is open; with LevelDB's 4 KiB blocks that came to ~30 KiB per 2 MiB table, and
+// the node's RSS grew with the data written (0.84 MiB of index blocks after five minutes at
+// 150 tx/s, heaptrack). 16 KiB blocks make the index a quarter of that. Reads are few (state
+// of recent blocks, the occasional block or transaction lookup), and the bloom filter keeps
+// misses from reading blocks at all.
+constexpr size_t kBlockBytes = 16u << 10;
 
 // A table file read with pread(2). LevelDB's default on 64-bit Linux maps up to 1000 table
 // files into memory instead; every page a read or a compaction touches then counts towards
@@ -199,6 +206,7 @@ Result<std::unique_ptr<KvStore>> OpenLevelDb(const std::string& path,
     db_options.filter_policy = filter.get();
     db_options.env = SharedPreadEnv();
     db_options.max_open_files = kMaxOpenFiles;
+    db_options.block_size = kBlockBytes;
     // Fail loudly on damaged files instead of silently dropping records: a dropped log
     // record in the middle could lose one block while keeping the next. A log tail cut short
     // by a crash is not damage to LevelDB and still opens.

@@ -212,6 +212,17 @@ TEST_CASE("state root is a hash chain over canonical write sets", "[chain]") {
     CHECK(NextStateRoot(Hash256{}, a) == r1);
 }
 
+TEST_CASE("a sealed write set gives the same digest and state root as the plain one", "[chain]") {
+    WriteSet a{{"k1", ToBytes("v1")}, {"k2", std::nullopt}};
+    const SealedWriteSet sealed(a);
+    CHECK(sealed.writes() == a);
+    CHECK(sealed.digest() == WriteSetDigest(a));
+    Hash256 parent{};
+    parent[0] = 7;
+    CHECK(NextStateRoot(parent, sealed) == NextStateRoot(parent, a));
+    CHECK(SealedWriteSet().digest() == WriteSetDigest(WriteSet{}));
+}
+
 TEST_CASE("a remembered transaction hash follows the body, also in copies", "[chain]") {
     chain::Transaction tx{ToBytes("body bytes of a transaction"), ToBytes("sig")};
     const Hash256 original = crypto::Sm3(tx.body);

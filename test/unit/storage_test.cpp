@@ -397,6 +397,16 @@ TEST_CASE("a rejected append writes nothing and leaves the tip alone", "[storage
         other["extra"] = ToBytes("x");
         expect_rejected(good, receipts, other, "state_root");
     }
+    SECTION("state root mismatch through a sealed write set") {
+        WriteSet other = writes;
+        other["extra"] = ToBytes("x");
+        Status s = store->AppendBlock(good, receipts, chain::SealedWriteSet(other));
+        INFO(s.ToString());
+        CHECK(s.code() == StatusCode::kInvalidArgument);
+        CHECK(s.message().find("state_root") != std::string::npos);
+        CHECK(*writes_seen == writes_before);
+        CHECK(store->Tip().block_hash == tip.block_hash);
+    }
     SECTION("tx_root mismatch") {
         Block b = good;
         b.transactions.push_back(Transaction{ToBytes("smuggled"), ToBytes("sig")});
@@ -408,8 +418,9 @@ TEST_CASE("a rejected append writes nothing and leaves the tip alone", "[storage
         expect_rejected(b, receipts, writes, "certificate");
     }
 
-    // After any rejection the correct block still goes in.
-    REQUIRE(store->AppendBlock(good, receipts, writes).ok());
+    // After any rejection the correct block still goes in (through the sealed write set the
+    // executor hands over; the plain overload above seals its argument the same way).
+    REQUIRE(store->AppendBlock(good, receipts, chain::SealedWriteSet(writes)).ok());
     CHECK(store->Tip().height == h);
 }
 
