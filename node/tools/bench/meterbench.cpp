@@ -225,6 +225,8 @@ struct RunResult {
     double verifies_per_cpu_s = 0;
     // Frames all nodes wrote to their peer streams, per committed tx (gossip and consensus).
     double peer_frames_per_tx = 0;
+    // Views the cluster moved through during the run (0: one primary throughout).
+    uint64_t view_changes = 0;
     // Single-core SM2 verifications/s probed right before and right after this run (the
     // cluster idle), averaged: this machine's speed drifts by tens of percent within minutes
     // (other tenants), so each run is judged against the speed of its own moment.
@@ -465,6 +467,7 @@ public:
             r.committed ? static_cast<double>(totals_after.frames - totals_before.frames) /
                               static_cast<double>(r.committed)
                         : 0;
+        r.view_changes = totals_after.view - totals_before.view;
         return r;
     }
 
@@ -473,6 +476,7 @@ public:
         uint64_t verifications = 0;
         uint64_t verify_cpu_ns = 0;  // their thread CPU time
         uint64_t frames = 0;  // peer frames sent
+        uint64_t view = 0;    // the highest view any node is in
     };
     StatusTotals SumStatus() const {
         StatusTotals total;
@@ -483,6 +487,7 @@ public:
             total.verifications += s->signature_verifications();
             total.verify_cpu_ns += s->signature_verify_cpu_ns();
             total.frames += s->peer_frames_sent();
+            total.view = std::max<uint64_t>(total.view, s->view());
         }
         return total;
     }
@@ -502,10 +507,11 @@ void PrintRun(const RunResult& r) {
     std::fprintf(stderr,
                  "[bench]   offered %6.0f  committed %6.0f tx/s  p50 %6.1f ms  p95 %6.1f ms  p99 "
                  "%6.1f ms  blocks/s %5.1f  tx/block %6.1f  verifies/tx %5.2f  refused %llu  (SM2 %.0f/s)"
-                 "  verify CPU %.0f%% at %.0f/s  peer frames/tx %.2f\n",
+                 "  verify CPU %.0f%% at %.0f/s  peer frames/tx %.2f  view changes %llu\n",
                  r.offered, r.tps, r.p50_ms, r.p95_ms, r.p99_ms, r.blocks_per_s, r.txs_per_block,
                  r.verifies_per_tx, static_cast<unsigned long long>(r.refused), r.sm2_per_core,
-                 100 * r.verify_cpu_share, r.verifies_per_cpu_s, r.peer_frames_per_tx);
+                 100 * r.verify_cpu_share, r.verifies_per_cpu_s, r.peer_frames_per_tx,
+                 static_cast<unsigned long long>(r.view_changes));
 }
 
 std::string RunJson(const RunResult& r) {
@@ -516,12 +522,13 @@ std::string RunJson(const RunResult& r) {
                   "\"blocks_per_s\":%.2f,\"txs_per_block\":%.1f,\"cpu_ms_per_tx\":%.3f,"
                   "\"verifies_per_tx\":%.3f,\"sm2_verifies_per_s\":%.0f,"
                   "\"verify_cpu_share\":%.3f,\"verifies_per_cpu_s\":%.0f,"
-                  "\"peer_frames_per_tx\":%.3f}",
+                  "\"peer_frames_per_tx\":%.3f,\"view_changes\":%llu}",
                   r.offered, r.tps, static_cast<unsigned long long>(r.submitted),
                   static_cast<unsigned long long>(r.refused),
                   static_cast<unsigned long long>(r.committed), r.p50_ms, r.p95_ms, r.p99_ms,
                   r.blocks_per_s, r.txs_per_block, r.cpu_ms_per_tx, r.verifies_per_tx,
-                  r.sm2_per_core, r.verify_cpu_share, r.verifies_per_cpu_s, r.peer_frames_per_tx);
+                  r.sm2_per_core, r.verify_cpu_share, r.verifies_per_cpu_s, r.peer_frames_per_tx,
+                  static_cast<unsigned long long>(r.view_changes));
     return buf;
 }
 
