@@ -10,13 +10,13 @@
 //    open-loop load generator at a fixed offered rate (latency is measured from each
 //    transaction's scheduled send time, so a slow server cannot hide queueing), commits
 //    observed on a StreamCommits subscription (transaction hashes only).
-// With --find-peak the offered rate steps up by 20% until the cluster saturates, two runs then
-// halve the gap around the peak, and latency is measured at half the peak. Before every run
-// the cluster is left to settle (WaitQuiet), and the SM2 probe is taken right before and
-// after it.
 // 4. Committed tx/s, commit latency p50/p95/p99, blocks/s, bytes on disk per tx, peak RSS per
 //    node, CPU per committed tx, and throughput as a fraction of the signature bound
 //    (cores x verifies/s / signatures verified per committed tx across the cluster).
+//
+// With --find-peak the offered rate steps up by 20% until the cluster saturates, up to two runs
+// then halve the gap around the peak, and latency is measured at half the peak. Before every
+// run the cluster is left to settle (WaitQuiet); the SM2 probe is taken right before and after.
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
