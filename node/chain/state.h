@@ -24,7 +24,7 @@ Hash256 NextStateRoot(const Hash256& previous_root, const WriteSet& writes);
 
 // A write set that no longer changes, with its digest computed once. The executor derives
 // the state root from it and the store checks the header against it again: hashing a block
-// of ~1 KB records twice per node was a few percent of a node's CPU under load.
+// of ~1 KB records a second time was over 1% of a backup's CPU at 450 tx/s.
 class SealedWriteSet {
 public:
     SealedWriteSet() : SealedWriteSet(WriteSet{}) {}

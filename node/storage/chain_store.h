@@ -71,6 +71,8 @@ public:
     // integrity failure), kIoError from the store. On error nothing is written.
     Status AppendBlock(const chain::Block& block, const std::vector<chain::Receipt>& receipts,
                        const chain::WriteSet& writes);
+    // The same with the write set's digest already computed (the executor's, which derived the
+    // header's state root from it): the check then does not hash the records again.
     Status AppendBlock(const chain::Block& block, const std::vector<chain::Receipt>& receipts,
                        const chain::SealedWriteSet& writes);
 
