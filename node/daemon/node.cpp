@@ -13,6 +13,7 @@
 #include "node/config/files.h"
 #include "node/daemon/client_service.h"
 #include "node/daemon/genesis.h"
+#include "node/daemon/proposal_policy.h"
 
 namespace meterchain::node {
 namespace {
@@ -20,11 +21,6 @@ namespace {
 constexpr std::string_view kDurablePrefix = "c/";
 constexpr size_t kMaxBatchBytes = 16u << 20;
 constexpr uint64_t kMaxBlocksPerResponse = 8;
-// A partial batch is proposed while no block is in flight; a second one joins the pipeline
-// only when this many transactions wait (heavy load: overlapping two blocks' verification
-// and votes pays off). Light load thus makes fewer, larger blocks, whose votes cost less.
-constexpr uint64_t kPartialBlocksInFlight = 2;
-constexpr size_t kPipelineMinTxs = 64;
 // Gossiped transactions are verified in chunks of this many (one pool job each)...
 constexpr size_t kGossipChunk = 16;
 // ...and at most this many wait; beyond it gossip is dropped (the transaction still reaches
@@ -433,16 +429,22 @@ void Node::MaybePropose() {
         m_first_pending = now;
     }
     if (!m_core->CanPropose()) return;
-    // A partial batch waits for the batch delay and for room in the pipeline (see
-    // kPartialBlocksInFlight): blocks then grow with the load instead of staying small.
+    // A partial batch waits for the batch delay, for room in the pipeline and, when this
+    // node is overloaded, for more transactions (node/daemon/proposal_policy.h): blocks then
+    // grow with the load instead of staying small.
     const bool delay_over =
         now - m_first_pending >= std::chrono::milliseconds(cc.max_batch_delay_ms());
     const uint64_t heights_in_flight = m_core->InFlightHeights();
-    auto pipeline_has_room = [&](size_t txs) {
-        return heights_in_flight < kPartialBlocksInFlight &&
-               (heights_in_flight == 0 || txs >= kPipelineMinTxs);
+    auto pipeline_has_room = [&](size_t txs) { return PipelineHasRoom(heights_in_flight, txs); };
+    PartialBatch partial;
+    partial.heights_in_flight = heights_in_flight;
+    partial.delay_over = delay_over;
+    partial.overloaded = m_gossip_backlog.load() >= kPipelineMinTxs;
+    partial.busy_wait_over = now - m_first_pending >= kBusyMaxDelay;
+    auto partial_may_go = [&](size_t txs) {
+        partial.txs = txs;
+        return PartialBatchMayGo(partial);
     };
-    auto partial_may_go = [&](size_t txs) { return delay_over && pipeline_has_room(txs); };
     // Decide from counts first: building a batch copies up to max_block_txs transactions,
     // and this runs after every gossip chunk, tick and commit.
     const size_t pending = m_mempool->size();
