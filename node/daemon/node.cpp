@@ -439,7 +439,7 @@ void Node::MaybePropose() {
     PartialBatch partial;
     partial.heights_in_flight = heights_in_flight;
     partial.delay_over = delay_over;
-    partial.overloaded = m_gossip_backlog.load() >= kPipelineMinTxs;
+    partial.gossip_backlog = m_gossip_backlog.load();
     partial.busy_wait_over = now - m_first_pending >= kBusyMaxDelay;
     auto partial_may_go = [&](size_t txs) {
         partial.txs = txs;

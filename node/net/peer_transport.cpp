@@ -344,21 +344,23 @@ void PeerTransport::BroadcastTx(const chain::Transaction& tx, const Hash256& has
     {
         std::lock_guard lock(m_tx_mutex);
         lead = m_tx_lead;
-        auto add = [&](TxBatch& batch, uint32_t delay_ms, const v1::Transaction& proto) {
+        // Only the batch for the others is filtered (SendTxBatch), so only it keeps the hashes.
+        auto add = [&](TxBatch& batch, uint32_t delay_ms, const v1::Transaction& proto,
+                       bool keep_hash) {
             if (!batch.frame) {
                 batch.frame = std::make_shared<v1::PeerFrame>();
                 batch.due = now + std::chrono::milliseconds(delay_ms);
                 m_tx_cv.notify_one();  // the flusher may be waiting for a later due time
             }
             *batch.frame->mutable_forwarded_txs()->add_transactions() = proto;
-            batch.hashes.push_back(hash);
+            if (keep_hash) batch.hashes.push_back(hash);
             batch.bytes += bytes;
             return batch.bytes >= m_opt.tx_batch_bytes ? TakeLocked(batch) : TxBatch{};
         };
         const v1::Transaction proto = chain::ToProto(tx);
         const bool lazy_only = lead == m_opt.self;  // this node proposes: nobody is in a hurry
-        if (!lazy_only) full_lead = add(m_tx_lead_batch, m_opt.tx_batch_delay_ms, proto);
-        if (lead != kNoLead) full_lazy = add(m_tx_lazy_batch, m_opt.tx_lazy_delay_ms, proto);
+        if (!lazy_only) full_lead = add(m_tx_lead_batch, m_opt.tx_batch_delay_ms, proto, false);
+        if (lead != kNoLead) full_lazy = add(m_tx_lazy_batch, m_opt.tx_lazy_delay_ms, proto, true);
     }
     SendTxBatch(std::move(full_lead), true, lead);
     SendTxBatch(std::move(full_lazy), false, lead);

@@ -139,7 +139,7 @@ private:
     // A batch of gossiped transactions being gathered, for the lead or for the rest.
     struct TxBatch {
         std::shared_ptr<v1::PeerFrame> frame;  // null when empty
-        std::vector<Hash256> hashes;           // of frame's transactions, in order
+        std::vector<Hash256> hashes;  // of frame's transactions, in order (lazy batch only)
         size_t bytes = 0;
         std::chrono::steady_clock::time_point due;  // when it must go out
     };

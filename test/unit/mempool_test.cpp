@@ -624,6 +624,7 @@ TEST_CASE("VerifiedCache lets one thread check a signature while others wait for
 TEST_CASE("a partial batch waits for more transactions only while the primary is overloaded",
           "[mempool]") {
     using meterchain::node::kBusyBlockTxs;
+    using meterchain::node::kOverloadBacklog;
     using meterchain::node::kPipelineMinTxs;
     using meterchain::node::PartialBatch;
     using meterchain::node::PartialBatchMayGo;
@@ -646,7 +647,7 @@ TEST_CASE("a partial batch waits for more transactions only while the primary is
 
     PartialBatch busy = light;  // overloaded: waits until the batch is big or has waited long
     busy.delay_over = true;
-    busy.overloaded = true;
+    busy.gossip_backlog = kOverloadBacklog;
     busy.txs = kBusyBlockTxs - 1;
     CHECK_FALSE(PartialBatchMayGo(busy));
     busy.txs = kBusyBlockTxs;
