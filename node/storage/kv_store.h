@@ -60,10 +60,13 @@ struct LevelDbOptions {
     // minutes (heaptrack), which showed as RSS growth; 1 MiB is full within the first minutes.
     size_t block_cache_bytes = 1u << 20;
     // One memtable fills to this size while the previous one is written out, so a node holds
-    // up to about twice this in memtables, and its RSS swings by that much. Half LevelDB's
-    // default: with 4 MiB, the highest RSS sample of a 10-minute soak was up to 1.7 MiB above
-    // the one at the end of the load.
-    size_t write_buffer_bytes = 2u << 20;
+    // up to about twice this in memtables, and its RSS swings by that much. A quarter of
+    // LevelDB's default: with 4 MiB, the highest RSS sample of a 10-minute soak was up to
+    // 1.7 MiB above the one at the end of the load; with 2 MiB, the memtables alone still
+    // swung a node's ~35 MiB RSS by up to a tenth (heaptrack: 0 to 4 MiB). At ~1 MB/s of
+    // writes a memtable now goes to disk about once a second, which LevelDB's compaction
+    // keeps up with easily.
+    size_t write_buffer_bytes = 1u << 20;
 };
 
 // Opens (creating if asked) a LevelDB database in `path`. The directory stays locked until
