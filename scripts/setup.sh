@@ -11,7 +11,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build_dir="${MC_BUILD_DIR:-$root/build}"
 packages=(
   build-essential cmake ninja-build pkg-config
-  libboost-dev libleveldb-dev libsnappy-dev libssl-dev openssl libjemalloc-dev
+  libboost-dev libleveldb-dev libsnappy-dev libssl-dev openssl
   libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
   catch2 procps
 )

@@ -3,6 +3,7 @@
 // Exit codes: 0 after a graceful stop (SIGTERM/SIGINT), 2 for a bad command line or config,
 // 1 when the node cannot start (data dir locked or corrupt, port in use, ...).
 #include <absl/synchronization/mutex.h>
+#include <malloc.h>
 
 #include <csignal>
 #include <cstdio>
@@ -15,16 +16,6 @@
 #include "node/daemon/node.h"
 
 using namespace meterchain;
-
-// The daemon allocates through jemalloc (linked in by node/daemon/CMakeLists.txt). Under glibc's
-// allocator the node's RSS kept rising by 0.1-0.3 MiB a minute at a steady load, though its
-// live heap did not (heaptrack), and OpenSSL's many small allocations per SM2 verification
-// contended on its arenas across the gRPC and pool threads. jemalloc returns pages freed for
-// 10 s to the system; background_thread does that on a thread of its own, also while the node
-// is idle, instead of inside whichever thread happens to free memory. Read by jemalloc at its
-// first allocation; an unused global when a sanitizer supplies the allocator.
-extern "C" const char* malloc_conf;
-const char* malloc_conf = "background_thread:true";
 
 namespace {
 
@@ -60,6 +51,10 @@ int main(int argc, char** argv) {
         return 2;
     }
 
+    // glibc gives each thread that allocates its own arena (up to 8 per core); with the many
+    // gRPC and pool threads of a node that fragments memory and lets RSS creep up over hours.
+    // A few arenas are enough: the hot paths allocate little.
+    mallopt(M_ARENA_MAX, 4);
     // gRPC locks absl::Mutex, which in Debian's abseil build tracks every lock in a global
     // graph to detect lock-order cycles (about 2% of a busy node's CPU). That is a debugging
     // aid; the daemon runs without it.

@@ -1,6 +1,7 @@
 #include "node/daemon/node.h"
 
 #include <grpcpp/grpcpp.h>
+#include <malloc.h>
 
 #include <algorithm>
 #include <boost/asio/post.hpp>
@@ -25,6 +26,8 @@ constexpr size_t kGossipChunk = 16;
 // ...and at most this many wait; beyond it gossip is dropped (the transaction still reaches
 // this node in the block that commits it, and is verified then).
 constexpr size_t kMaxGossipBacklog = 50000;
+// How often free heap pages go back to the system (see OnTick).
+constexpr std::chrono::seconds kTrimInterval{10};
 
 uint64_t WallMs() {
     return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -399,6 +402,15 @@ void Node::OnTick() {
     m_core->Tick();
     MaybePropose();
     Drain();
+    // glibc keeps freed memory inside its arenas, so RSS drifts up towards the largest heap
+    // the node ever had (a memtable being written out, a burst of gossip). Handing the free
+    // pages back now and then keeps RSS close to what is in use. On a background thread: the
+    // walk takes each arena's lock for a moment.
+    const auto now = std::chrono::steady_clock::now();
+    if (now - m_last_trim >= kTrimInterval) {
+        m_last_trim = now;
+        m_pool->Post(base::WorkPool::Priority::kBackground, [] { malloc_trim(0); });
+    }
 }
 
 void Node::MaybePropose() {

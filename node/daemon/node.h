@@ -156,6 +156,7 @@ private:
     std::thread m_consensus_thread;
     std::chrono::steady_clock::time_point m_first_pending{};  // consensus thread only
     bool m_has_first_pending = false;                          // consensus thread only
+    std::chrono::steady_clock::time_point m_last_trim{};       // consensus thread only
     std::atomic<bool> m_propose_posted{false};
 
     mutable std::mutex m_snapshot_mutex;
