@@ -435,7 +435,6 @@ void Node::MaybePropose() {
     const bool delay_over =
         now - m_first_pending >= std::chrono::milliseconds(cc.max_batch_delay_ms());
     const uint64_t heights_in_flight = m_core->InFlightHeights();
-    auto pipeline_has_room = [&](size_t txs) { return PipelineHasRoom(heights_in_flight, txs); };
     PartialBatch partial;
     partial.heights_in_flight = heights_in_flight;
     partial.delay_over = delay_over;
@@ -453,7 +452,7 @@ void Node::MaybePropose() {
     if (waiting < cc.max_block_txs() && !partial_may_go(waiting)) {
         // Only the batch delay holds this batch back: propose the moment it ends rather than
         // on the next tick, which would add up to a tick to every light-load commit.
-        if (!delay_over && pipeline_has_room(waiting)) {
+        if (!delay_over && PipelineHasRoom(heights_in_flight, waiting)) {
             ArmBatchTimer(m_first_pending + std::chrono::milliseconds(cc.max_batch_delay_ms()));
         }
         return;

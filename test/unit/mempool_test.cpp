@@ -11,7 +11,6 @@
 #include "node/crypto/signer.h"
 #include "node/mempool/mempool.h"
 #include "node/mempool/verified_cache.h"
-#include "node/daemon/proposal_policy.h"
 
 using namespace meterchain;
 using namespace meterchain::mempool;
@@ -617,44 +616,4 @@ TEST_CASE("VerifiedCache lets one thread check a signature while others wait for
     CHECK_FALSE(cache.Contains(bad));
     CHECK(cache.Begin(bad, false) == VerifiedCache::Claim::kMine);  // nobody checking now
     cache.End(bad, false);
-}
-
-// ---- when a primary proposes a partial batch (node/daemon/proposal_policy.h) ----
-
-TEST_CASE("a partial batch waits for more transactions only while the primary is overloaded",
-          "[mempool]") {
-    using meterchain::node::kBusyBlockTxs;
-    using meterchain::node::kOverloadBacklog;
-    using meterchain::node::kPipelineMinTxs;
-    using meterchain::node::PartialBatch;
-    using meterchain::node::PartialBatchMayGo;
-
-    PartialBatch light;
-    light.txs = 3;
-    light.delay_over = true;
-    CHECK(PartialBatchMayGo(light));  // nothing in flight, the batch delay is over: it goes
-    light.delay_over = false;
-    CHECK_FALSE(PartialBatchMayGo(light));
-
-    PartialBatch second = light;  // a second block joins the pipeline only when enough waits
-    second.delay_over = true;
-    second.heights_in_flight = 1;
-    CHECK_FALSE(PartialBatchMayGo(second));
-    second.txs = kPipelineMinTxs;
-    CHECK(PartialBatchMayGo(second));
-    second.heights_in_flight = 2;
-    CHECK_FALSE(PartialBatchMayGo(second));
-
-    PartialBatch busy = light;  // overloaded: waits until the batch is big or has waited long
-    busy.delay_over = true;
-    busy.gossip_backlog = kOverloadBacklog;
-    busy.txs = kBusyBlockTxs - 1;
-    CHECK_FALSE(PartialBatchMayGo(busy));
-    busy.txs = kBusyBlockTxs;
-    CHECK(PartialBatchMayGo(busy));
-    busy.txs = 1;
-    busy.busy_wait_over = true;
-    CHECK(PartialBatchMayGo(busy));
-    busy.delay_over = false;  // the ordinary batch delay still applies
-    CHECK_FALSE(PartialBatchMayGo(busy));
 }
