@@ -436,6 +436,7 @@ void Node::MaybePropose() {
         now - m_first_pending >= std::chrono::milliseconds(cc.max_batch_delay_ms());
     const uint64_t heights_in_flight = m_core->InFlightHeights();
     PartialBatch partial;
+    partial.validators = m_validators.size();
     partial.heights_in_flight = heights_in_flight;
     partial.delay_over = delay_over;
     partial.gossip_backlog = m_gossip_backlog.load();
@@ -452,7 +453,7 @@ void Node::MaybePropose() {
     if (waiting < cc.max_block_txs() && !partial_may_go(waiting)) {
         // Only the batch delay holds this batch back: propose the moment it ends rather than
         // on the next tick, which would add up to a tick to every light-load commit.
-        if (!delay_over && PipelineHasRoom(heights_in_flight, waiting)) {
+        if (!delay_over && PipelineHasRoom(heights_in_flight, waiting, partial.validators)) {
             ArmBatchTimer(m_first_pending + std::chrono::milliseconds(cc.max_batch_delay_ms()));
         }
         return;

@@ -41,3 +41,26 @@ TEST_CASE("a partial batch waits for more transactions only while the primary is
     busy.delay_over = false;  // the ordinary batch delay still applies
     CHECK_FALSE(PartialBatchMayGo(busy));
 }
+
+TEST_CASE("the pipeline waits for larger blocks when there are more validators", "[proposal]") {
+    using meterchain::node::kPipelineMinTxs;
+    using meterchain::node::PartialBatch;
+    using meterchain::node::PartialBatchMayGo;
+    using meterchain::node::PipelineMinTxs;
+
+    CHECK(PipelineMinTxs(1) == kPipelineMinTxs);
+    CHECK(PipelineMinTxs(4) == kPipelineMinTxs);
+    CHECK(PipelineMinTxs(7) == 112);
+
+    PartialBatch second;  // one block in flight among seven validators
+    second.validators = 7;
+    second.delay_over = true;
+    second.heights_in_flight = 1;
+    second.txs = kPipelineMinTxs;
+    CHECK_FALSE(PartialBatchMayGo(second));
+    second.txs = 112;
+    CHECK(PartialBatchMayGo(second));
+    second.heights_in_flight = 0;  // nothing in flight: any batch goes
+    second.txs = 1;
+    CHECK(PartialBatchMayGo(second));
+}

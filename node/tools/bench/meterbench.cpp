@@ -17,6 +17,7 @@
 // With --find-peak the offered rate steps up by 20% until the cluster saturates, up to two runs
 // then halve the gap around the peak, and latency is measured at half the peak. Before every
 // run the cluster is left to settle (WaitQuiet); the SM2 probe is taken right before and after.
+// --soak S then runs S seconds at half the peak (or at --soak-rate R) sampling every node's RSS.
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -576,6 +577,7 @@ int main(int argc, char** argv) {
                {"verify-threads", "T", "mempool.verify_threads per node (default cores / N, at least 1)"},
                {"submit", "MODE", "stream (one SubmitStream per node, default) or call"},
                {"soak", "S", "after the peak search, run S seconds at half peak sampling RSS"},
+               {"soak-rate", "R", "offer R tx/s in the soak instead of half the peak"},
                {"out", "FILE", "JSON result file"},
                {"log-level", "LEVEL", "daemon log level (default warn)"},
                {"batch-delay-ms", "MS", "consensus.max_batch_delay_ms of every node (default: the node's)"},
@@ -726,6 +728,11 @@ int main(int argc, char** argv) {
     uint64_t soak_committed = 0;  // counted in the bytes on disk per tx
     if (flags->Has("soak") && best.tps > 0) {
         const double soak_s = static_cast<double>(*flags->Number("soak", 600, 10, 36000));
+        // Half the peak by default; a fixed rate compares builds across phases of the machine.
+        const double soak_rate =
+            flags->Has("soak-rate")
+                ? static_cast<double>(*flags->Number("soak-rate", 100, 1, 1000000))
+                : std::floor(best.tps / 2);
         // RSS of every node every 10 s from the moment the soak's load starts (signing its
         // transactions first takes a minute or more, with the nodes idle) until the run
         // returns, its last few stragglers committed. A condition variable paces the sampler.
@@ -749,7 +756,7 @@ int main(int argc, char** argv) {
             load_started = true;
             sample_cv.notify_all();
         };
-        RunResult s = run(std::floor(best.tps / 2), soak_s, start_sampling);
+        RunResult s = run(soak_rate, soak_s, start_sampling);
         soak_committed = s.committed;
         {
             std::lock_guard lock(sample_mutex);
