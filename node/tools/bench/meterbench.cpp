@@ -576,7 +576,7 @@ int main(int argc, char** argv) {
                {"batch", "B", "at most B due transactions per send (default 64)"},
                {"verify-threads", "T", "mempool.verify_threads per node (default cores / N, at least 1)"},
                {"submit", "MODE", "stream (one SubmitStream per node, default) or call"},
-               {"soak", "S", "after the peak search, run S seconds at half peak sampling RSS"},
+               {"soak", "S", "then run S seconds at half the peak (or --soak-rate) sampling RSS"},
                {"soak-rate", "R", "offer R tx/s in the soak instead of half the peak"},
                {"out", "FILE", "JSON result file"},
                {"log-level", "LEVEL", "daemon log level (default warn)"},
