@@ -32,6 +32,7 @@
 #include <cmath>
 #include <condition_variable>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -588,10 +589,27 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "meterbench: %s\n", flags.status().message().c_str());
         return 2;
     }
-    const int n = static_cast<int>(*flags->Number("nodes", 4, 1, 16));
-    const double duration = static_cast<double>(*flags->Number("duration", 10, 1, 3600));
-    const int senders = static_cast<int>(*flags->Number("senders", 64, 1, 10000));
-    const size_t batch = static_cast<size_t>(*flags->Number("batch", 64, 1, 1000));
+    // Every numeric flag is read here, before any work: a bad value ends the program with its
+    // message instead of aborting minutes into a run.
+    auto number = [&](const std::string& name, uint64_t fallback, uint64_t min, uint64_t max) {
+        auto v = flags->Number(name, fallback, min, max);
+        if (!v.ok()) {
+            std::fprintf(stderr, "meterbench: %s\n", v.status().message().c_str());
+            std::exit(2);
+        }
+        return *v;
+    };
+    const int n = static_cast<int>(number("nodes", 4, 1, 16));
+    const double duration = static_cast<double>(number("duration", 10, 1, 3600));
+    const int senders = static_cast<int>(number("senders", 64, 1, 10000));
+    const size_t batch = static_cast<size_t>(number("batch", 64, 1, 1000));
+    const double fixed_rate = static_cast<double>(number("rate", 500, 1, 1000000));
+    const double soak_s = static_cast<double>(number("soak", 600, 10, 36000));
+    const double soak_fixed_rate = static_cast<double>(number("soak-rate", 100, 1, 1000000));
+    const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+    const uint32_t verify_threads = static_cast<uint32_t>(
+        number("verify-threads", std::max<uint64_t>(1, cores / static_cast<unsigned>(n)), 1, 64));
+    const uint32_t batch_delay_ms = static_cast<uint32_t>(number("batch-delay-ms", 0, 0, 10000));
     const std::string submit_mode = flags->Get("submit").value_or("stream");
     if (submit_mode != "stream" && submit_mode != "call") {
         std::fprintf(stderr, "meterbench: --submit must be stream or call\n");
@@ -607,7 +625,6 @@ int main(int argc, char** argv) {
     const std::string log_level = flags->Get("log-level").value_or("warn");
     const fs::path work = fs::temp_directory_path() / ("meterbench-" + std::to_string(getpid()));
     fs::create_directories(work);
-    const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
     std::fprintf(stderr, "[bench] measuring machine limits ...\n");
     const double verifies = MeasureSm2VerifiesPerSec();
     const double sm3 = MeasureSm3MBPerSec();
@@ -624,10 +641,8 @@ int main(int argc, char** argv) {
     co.chain_id = "bench";
     co.genesis_file = genesis;
     // The validators share this machine: each gets its share of the cores for its pools.
-    co.verify_threads = static_cast<uint32_t>(
-        *flags->Number("verify-threads", std::max<uint64_t>(1, cores / static_cast<unsigned>(n)), 1, 64));
-    co.max_batch_delay_ms =
-        static_cast<uint32_t>(*flags->Number("batch-delay-ms", 0, 0, 10000));  // 0: the default
+    co.verify_threads = verify_threads;
+    co.max_batch_delay_ms = batch_delay_ms;  // 0: the default
     auto summary = config::InitCluster(co);
     if (!summary.ok()) {
         std::fprintf(stderr, "meterbench: %s\n", summary.status().ToString().c_str());
@@ -710,8 +725,7 @@ int main(int argc, char** argv) {
             }
         }
     } else {
-        const double rate = static_cast<double>(*flags->Number("rate", 500, 1, 1000000));
-        best = run(rate, duration);
+        best = run(fixed_rate, duration);
         PrintRun(best);
         runs.push_back(best);
     }
@@ -727,12 +741,8 @@ int main(int argc, char** argv) {
     std::string soak_json = "null";
     uint64_t soak_committed = 0;  // counted in the bytes on disk per tx
     if (flags->Has("soak") && best.tps > 0) {
-        const double soak_s = static_cast<double>(*flags->Number("soak", 600, 10, 36000));
         // Half the peak by default; a fixed rate compares builds across phases of the machine.
-        const double soak_rate =
-            flags->Has("soak-rate")
-                ? static_cast<double>(*flags->Number("soak-rate", 100, 1, 1000000))
-                : std::floor(best.tps / 2);
+        const double soak_rate = flags->Has("soak-rate") ? soak_fixed_rate : std::floor(best.tps / 2);
         // RSS of every node every 10 s from the moment the soak's load starts (signing its
         // transactions first takes a minute or more, with the nodes idle) until the run
         // returns, its last few stragglers committed. A condition variable paces the sampler.
