@@ -69,10 +69,11 @@ std::string RecordJson(uint64_t n);
 // Verifies real benchmark transactions (64 senders, distinct ~1 KB bodies) the way a node
 // does: chain::VerifyTransaction through a Sm2Verifier whose key cache is warm. A loop over
 // one key and one message would run from hot caches and overstate what a node can do.
-// The transactions are signed once; every measurement reuses them.
+// The transactions are signed and one verifier per core warmed once; every measurement reuses
+// them (a node's key cache is warm under load, too).
 class Sm2Probe {
 public:
-    Sm2Probe() {
+    explicit Sm2Probe(unsigned cores) {
         constexpr int kKeys = 64, kTxs = 256;
         std::vector<std::unique_ptr<crypto::Sm2Signer>> keys;
         for (int i = 0; i < kKeys; ++i) {
@@ -85,28 +86,36 @@ public:
                                                  "probe/" + std::to_string(i),
                                                  AsBytes(RecordJson(static_cast<uint64_t>(i)))));
         }
+        for (unsigned t = 0; t < cores; ++t) {
+            m_verifiers.push_back(std::make_unique<crypto::Sm2Verifier>());
+            for (const auto& tx : m_txs) (void)chain::VerifyTransaction(tx, *m_verifiers.back());
+        }
     }
+
+    struct Reading {
+        double one_core = 0;   // OneCore()
+        double all_cores = 0;  // AllCores()
+    };
+
+    Reading Read() const { return {OneCore(), AllCores()}; }
 
     // Verifications per second of one thread, the rest of the machine idle.
     double OneCore() const { return PerCore(1); }
 
-    // Verifications per second per core with `threads` threads verifying at once, each through
-    // its own verifier (as each node has its own). `cores x OneCore()` assumes the cores add up;
+    // Verifications per second per core with every core verifying at once, each through its
+    // own verifier (as each node has its own). `cores x OneCore()` assumes the cores add up;
     // on a shared virtual machine they need not (turbo shared with other tenants, two vCPUs
     // that are not equally fast), and this is what all of them together deliver.
+    double AllCores() const { return PerCore(static_cast<unsigned>(m_verifiers.size())); }
+
+private:
     double PerCore(unsigned threads) const {
-        // Key caches warmed before the clock starts: a node's cache is warm under load.
-        std::vector<std::unique_ptr<crypto::Sm2Verifier>> verifiers;
-        for (unsigned t = 0; t < threads; ++t) {
-            verifiers.push_back(std::make_unique<crypto::Sm2Verifier>());
-            for (const auto& tx : m_txs) (void)chain::VerifyTransaction(tx, *verifiers.back());
-        }
         std::vector<uint64_t> counts(threads, 0);
         std::vector<std::thread> pool;
         const auto start = Clock::now();
         for (unsigned t = 0; t < threads; ++t) {
-            pool.emplace_back([this, t, start, &counts, &verifiers] {
-                const crypto::Sm2Verifier& verifier = *verifiers[t];
+            pool.emplace_back([this, t, start, &counts] {
+                const crypto::Sm2Verifier& verifier = *m_verifiers[t];
                 uint64_t n = 0;
                 while (Seconds(Clock::now() - start) < kSeconds) {
                     for (const auto& tx : m_txs) n += chain::VerifyTransaction(tx, verifier).ok();
@@ -120,9 +129,9 @@ public:
         return static_cast<double>(total) / Seconds(Clock::now() - start) / threads;
     }
 
-private:
     static constexpr double kSeconds = 1.5;
     std::vector<chain::Transaction> m_txs;
+    std::vector<std::unique_ptr<crypto::Sm2Verifier>> m_verifiers;  // one per core, warm
 };
 
 double MeasureSm3MBPerSec() {
@@ -272,7 +281,7 @@ struct RunResult {
     // cluster idle), averaged: this machine's speed drifts by tens of percent within minutes
     // (other tenants), so each run is judged against the speed of its own moment.
     double sm2_per_core = 0;
-    // The same probe with every core verifying at once (Sm2Probe::PerCore), per core.
+    // The same probe with every core verifying at once (Sm2Probe::AllCores), per core.
     double sm2_per_core_all = 0;
 };
 
@@ -666,9 +675,8 @@ int main(int argc, char** argv) {
     const fs::path work = fs::temp_directory_path() / ("meterbench-" + std::to_string(getpid()));
     fs::create_directories(work);
     std::fprintf(stderr, "[bench] measuring machine limits ...\n");
-    const Sm2Probe probe;
-    const double verifies = probe.OneCore();
-    const double verifies_all = probe.PerCore(cores);
+    const Sm2Probe probe(cores);
+    const auto [verifies, verifies_all] = probe.Read();
     const double sm3 = MeasureSm3MBPerSec();
     const double ldb = MeasureLevelDbSyncedWritesPerSec(work);
     std::fprintf(stderr,
@@ -714,13 +722,11 @@ int main(int argc, char** argv) {
     uint64_t seed = 1;
     auto run = [&](double rate, double seconds, const std::function<void()>& on_load_start = {}) {
         bench.WaitQuiet();
-        const double before = probe.OneCore();
-        const double before_all = probe.PerCore(cores);
+        const Sm2Probe::Reading before = probe.Read();
         RunResult r = bench.Run(rate, seconds, senders, seed++, batch, stream, on_load_start);
-        const double after = probe.OneCore();
-        const double after_all = probe.PerCore(cores);
-        r.sm2_per_core = (before + after) / 2;
-        r.sm2_per_core_all = (before_all + after_all) / 2;
+        const Sm2Probe::Reading after = probe.Read();
+        r.sm2_per_core = (before.one_core + after.one_core) / 2;
+        r.sm2_per_core_all = (before.all_cores + after.all_cores) / 2;
         return r;
     };
 
@@ -881,12 +887,13 @@ int main(int argc, char** argv) {
         n > 1 ? n * (1.0 + 2.0 * (quorum - 1)) - 1.0 : 0.0;  // the primary checks no PRE-PREPARE
     const double sigs_per_tx = n + (best.txs_per_block > 0 ? per_block / best.txs_per_block : 0);
     // Judged against the SM2 speed probed around the peak run itself (RunResult::sm2_per_core).
+    // The same bound also from what the cores deliver verifying all at once (Sm2Probe::AllCores).
     const double peak_verifies = best.sm2_per_core > 0 ? best.sm2_per_core : verifies;
-    const double bound = cores * peak_verifies / sigs_per_tx;
-    const double fraction = bound > 0 ? best.tps / bound : 0;
-    // The same bound from what the cores deliver verifying all at once (Sm2Probe::PerCore).
     const double peak_verifies_all = best.sm2_per_core_all > 0 ? best.sm2_per_core_all : verifies_all;
-    const double bound_all = cores * peak_verifies_all / sigs_per_tx;
+    auto bound_at = [&](double per_core) { return cores * per_core / sigs_per_tx; };
+    const double bound = bound_at(peak_verifies);
+    const double bound_all = bound_at(peak_verifies_all);
+    const double fraction = bound > 0 ? best.tps / bound : 0;
     const double fraction_all = bound_all > 0 ? best.tps / bound_all : 0;
 
     std::printf("\nmeterbench: %d validators, %u cores, ~1 KB transactions, open loop, submit by %s "
