@@ -2,7 +2,8 @@
 //   "view"        -> view (u64), in view change (u8)
 //   "slot/<h>"    -> for an uncommitted height: the view and digest this node voted for and
 //                    its highest-view prepared certificate (evidence for view changes)
-// Records of committed heights are deleted.
+// Records of committed heights are deleted, lazily (DurableWrite::lazy): Restore skips them
+// anyway, so a deletion lost in a crash changes nothing.
 #include <cstdio>
 
 #include "consensus/pbft.h"
@@ -17,8 +18,8 @@ std::string Core::SlotKey(uint64_t height) {
     return buf;
 }
 
-void Core::Persist(std::string key, std::optional<Bytes> value) {
-    m_ready.durable.push_back({std::move(key), std::move(value)});
+void Core::Persist(std::string key, std::optional<Bytes> value, bool lazy) {
+    m_ready.durable.push_back({std::move(key), std::move(value), lazy});
 }
 
 void Core::PersistView() {
@@ -48,7 +49,11 @@ void Core::Restore(const std::map<std::string, Bytes>& durable) {
     for (auto it = durable.lower_bound("slot/"); it != durable.end(); ++it) {
         if (it->first.rfind("slot/", 0) != 0) break;
         const uint64_t h = std::strtoull(it->first.c_str() + 5, nullptr, 10);
-        if (h < FirstUncommitted()) continue;
+        if (h < FirstUncommitted()) {
+            // Committed already: its lazy deletion was lost in a crash. Delete it again.
+            Persist(it->first, std::nullopt, /*lazy=*/true);
+            continue;
+        }
         codec::Reader r(it->second);
         Slot s;
         uint8_t has_lock = 0, has_prepared = 0;

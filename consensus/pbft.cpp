@@ -408,7 +408,7 @@ void Core::CommitBlock(chain::Block block) {
     m_committed_header = block.header;
     m_committed_cert = block.certificate;
     m_slots.erase(h);
-    Persist(SlotKey(h), std::nullopt);
+    Persist(SlotKey(h), std::nullopt, /*lazy=*/true);
     m_waiting.erase(m_waiting.begin(), m_waiting.upper_bound(h));
     m_ticks = 0;
     m_view_change_attempts = 0;

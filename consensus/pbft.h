@@ -4,7 +4,8 @@
 // Outputs: TakeReady() — durable writes, committed blocks (with commit certificates), messages
 //          to send and block requests to serve. No sockets, threads or clocks inside: the node
 //          (or the simulator) drives it and must apply a Ready in this order: (1) write
-//          `durable` synced, (2) apply `committed` blocks in order, (3) send `messages`.
+//          `durable` synced (unless every write in it is lazy), (2) apply `committed` blocks
+//          in order, (3) send `messages`.
 //
 // Protocol (docs/CONSENSUS.md): blocks are sequence numbers. In view v the primary
 // (v mod n) sends PRE-PREPARE(block) and every replica PREPARE; 2f+1 prepares make the block
@@ -59,9 +60,15 @@ struct Outbound {
 };
 
 // A durable record of the core; nullopt value = delete. Keys are short ASCII names.
+//
+// A lazy write may be lost in a crash without harm, so it need not reach the disk before the
+// Ready's messages go out: only the deletion of a committed height's record is lazy (a
+// restarted core skips the records of heights at or below the committed tip). A Ready whose
+// writes are all lazy therefore needs no sync; one with any other write is synced whole.
 struct DurableWrite {
     std::string key;
     std::optional<Bytes> value;
+    bool lazy = false;
 };
 
 // A peer asked for committed blocks; the node answers with a BlockResponse from storage.
@@ -218,7 +225,7 @@ private:
 
     // Outputs.
     void Send(int32_t to, Message m);  // signs and queues
-    void Persist(std::string key, std::optional<Bytes> value);
+    void Persist(std::string key, std::optional<Bytes> value, bool lazy = false);
     void PersistView();
     void PersistSlot(uint64_t height, const Slot& s);
     static std::string SlotKey(uint64_t height);

@@ -503,10 +503,14 @@ void Node::Drain() {
         if (!ready.durable.empty()) {
             std::vector<std::pair<std::string, std::optional<Bytes>>> records;
             records.reserve(ready.durable.size());
+            bool sync = false;
             for (auto& w : ready.durable) {
                 records.emplace_back(std::string(kDurablePrefix) + w.key, std::move(w.value));
+                sync = sync || !w.lazy;
             }
-            Status s = m_store->WriteMeta(records);
+            // All lazy (a commit's deletion of its height's record): no need to wait for the
+            // disk. The committed block's synced append right after takes it along anyway.
+            Status s = m_store->WriteMeta(records, sync);
             if (!s.ok()) {
                 // Sending votes that were not persisted could make a restarted node contradict
                 // itself; stopping is the only safe answer.

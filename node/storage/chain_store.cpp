@@ -348,9 +348,9 @@ Result<std::optional<Bytes>> ChainStore::GetMeta(std::string_view name) const {
 }
 
 Status ChainStore::WriteMeta(
-    const std::vector<std::pair<std::string, std::optional<Bytes>>>& records) {
-    // Always synced, whatever options.sync says: these records (a consensus vote) are what
-    // keeps a restarted node from contradicting itself.
+    const std::vector<std::pair<std::string, std::optional<Bytes>>>& records, bool sync) {
+    // Synced by default, whatever options.sync says: these records (a consensus vote) are
+    // what keeps a restarted node from contradicting itself.
     KvBatch batch;
     for (const auto& [name, value] : records) {
         if (name.empty() || name == kTipKey.substr(kMetaPrefix.size())) {
@@ -362,7 +362,7 @@ Status ChainStore::WriteMeta(
             batch.Delete(MetaKey(name));
         }
     }
-    return m_kv->Write(batch, true);
+    return m_kv->Write(batch, sync);
 }
 
 Result<std::map<std::string, Bytes>> ChainStore::ScanMeta(std::string_view prefix) const {

@@ -86,12 +86,15 @@ public:
                      const std::function<bool(std::string_view, ByteView)>& fn) const;
 
     // Small durable records outside the chain (e.g. the consensus engine's last vote).
-    // Always synced, whatever options.sync says. kInvalidArgument for an empty name or
+    // Synced, whatever options.sync says. kInvalidArgument for an empty name or
     // "tip" (the tip record is written only by AppendBlock).
     Status PutMeta(std::string_view name, ByteView value);
     Result<std::optional<Bytes>> GetMeta(std::string_view name) const;
-    // Several metadata writes (nullopt value = delete) in one synced batch.
-    Status WriteMeta(const std::vector<std::pair<std::string, std::optional<Bytes>>>& records);
+    // Several metadata writes (nullopt value = delete) in one batch, synced unless `sync` is
+    // false (for records whose loss in a crash is harmless: LevelDB's log then only reaches
+    // the disk with the next synced write).
+    Status WriteMeta(const std::vector<std::pair<std::string, std::optional<Bytes>>>& records,
+                     bool sync = true);
     // Every metadata record whose name starts with `prefix`, by name (prefix included).
     Result<std::map<std::string, Bytes>> ScanMeta(std::string_view prefix) const;
 

@@ -57,6 +57,9 @@ struct Node {
     std::unique_ptr<consensus::Core> core;
     std::vector<chain::Block> chain;          // persisted: survives crashes
     std::map<std::string, Bytes> durable;     // persisted: survives crashes
+    // Lazy writes (DurableWrite::lazy) since the last synced one: lost on crash, as a
+    // LevelDB log's unsynced tail may be.
+    std::vector<consensus::DurableWrite> unsynced;
     std::set<Hash256> chain_txs;              // persisted (derived from chain)
     std::map<Hash256, chain::Transaction> mempool;  // lost on crash
 };
@@ -226,6 +229,7 @@ void Simulation::Crash(uint32_t i) {
     node.core.reset();
     node.app.reset();
     node.mempool.clear();
+    node.unsynced.clear();
 }
 
 void Simulation::OnTick(uint32_t i) {
@@ -251,12 +255,20 @@ void Simulation::Drain(uint32_t i) {
     Node& node = m_nodes[i];
     while (node.up && node.core->HasReady()) {
         consensus::Ready ready = node.core->TakeReady();
+        bool sync = false;
         for (auto& w : ready.durable) {
-            if (w.value) {
-                node.durable[w.key] = std::move(*w.value);
-            } else {
-                node.durable.erase(w.key);
+            sync = sync || !w.lazy;
+            node.unsynced.push_back(std::move(w));
+        }
+        if (sync) {
+            for (auto& w : node.unsynced) {
+                if (w.value) {
+                    node.durable[w.key] = std::move(*w.value);
+                } else {
+                    node.durable.erase(w.key);
+                }
             }
+            node.unsynced.clear();
         }
         for (const auto& block : ready.committed) OnCommitted(i, block);
         for (auto& out : ready.messages) Dispatch(i, std::move(out));

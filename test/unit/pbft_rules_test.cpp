@@ -46,6 +46,16 @@ struct Harness {
         app = FakeApp();
         core = std::make_unique<Core>(options, signers[options.self], verifier, app, Tip{}, durable);
     }
+    // From the durable records and a committed chain ending in `committed`.
+    void RestartAt(const chain::Block& committed) {
+        app = FakeApp();
+        app.Commit(committed);
+        Tip tip;
+        tip.empty = false;
+        tip.header = committed.header;
+        tip.certificate = committed.certificate;
+        core = std::make_unique<Core>(options, signers[options.self], verifier, app, tip, durable);
+    }
     Ready Take() {
         Ready r = core->TakeReady();
         for (auto& w : r.durable) {
@@ -354,6 +364,49 @@ TEST_CASE("a restarted replica never votes for a second block in the same view",
     h.Restart();  // from the durable records only
     h.core->Step(h.PrePrepareOf(b));
     CHECK(SentVotes(h.Take(), VoteKind::kPrepare).empty());
+}
+
+TEST_CASE("a commit deletes its height's record lazily, and a restart that finds it deletes it "
+          "again", "[pbft]") {
+    Harness h;
+    auto block = h.MakeBlock(0, {}, {Tx("ok-1")});
+    h.core->Step(h.PrePrepareOf(block));
+    h.core->Step(h.VoteOf(VoteKind::kPrepare, block, 0));
+    h.core->Step(h.VoteOf(VoteKind::kPrepare, block, 2));
+    Ready prepared = h.Take();
+    REQUIRE(SentVotes(prepared, VoteKind::kCommit).size() == 1);
+    for (const auto& w : prepared.durable) CHECK_FALSE(w.lazy);  // votes must be synced
+    REQUIRE(h.durable.count("slot/00000000000000000000") == 1);
+
+    h.core->Step(h.VoteOf(VoteKind::kCommit, block, 0));
+    h.core->Step(h.VoteOf(VoteKind::kCommit, block, 3));
+    Ready r = h.core->TakeReady();  // not applied: the crash below loses it
+    REQUIRE(r.committed.size() == 1);
+    REQUIRE(r.durable.size() == 1);
+    CHECK(r.durable[0].key == "slot/00000000000000000000");
+    CHECK_FALSE(r.durable[0].value.has_value());
+    CHECK(r.durable[0].lazy);
+
+    // The block was stored (its append is synced) but the lazy deletion did not survive.
+    h.RestartAt(r.committed[0]);
+    Ready again = h.Take();
+    REQUIRE(again.durable.size() == 1);
+    CHECK(again.durable[0].key == "slot/00000000000000000000");
+    CHECK_FALSE(again.durable[0].value.has_value());
+    CHECK(again.durable[0].lazy);
+    CHECK(again.messages.empty());
+    CHECK(h.durable.count("slot/00000000000000000000") == 0);
+    CHECK(h.core->committed_height() == 0);
+
+    // The stale record made no difference: the next height prepares as usual.
+    auto next = h.MakeBlock(1, block.Hash(), {Tx("ok-2")});
+    FakeApp on_block;
+    on_block.Commit(r.committed[0]);
+    auto root = on_block.Execute(next);
+    REQUIRE(root.ok());
+    next.header.state_root = *root;
+    h.core->Step(h.PrePrepareOf(next));
+    CHECK(SentVotes(h.Take(), VoteKind::kPrepare).size() == 1);
 }
 
 TEST_CASE("a single validator commits its own proposal at once", "[pbft]") {
