@@ -131,13 +131,22 @@ bool VerifyPreparedCert(const std::string& chain_id, const chain::ValidatorSet& 
                         const PreparedCert& cert) {
     if (cert.block.header.height != height) return false;
     if (!chain::CheckTxRoot(cert.block).ok()) return false;
-    const Bytes vote = PrepareVoteBytes(chain_id, cert.view, height, cert.block.Hash());
+    const Hash256 digest = cert.block.Hash();
+    const Bytes vote = PrepareVoteBytes(chain_id, cert.view, height, digest);
+    const auto primary = static_cast<uint32_t>(cert.view % validators.size());
     std::set<uint32_t> seen;
     for (const auto& s : cert.prepares) {
         if (s.validator >= validators.size() || !seen.insert(s.validator).second) return false;
-        if (!verifier.Verify(validators.at(s.validator).public_key, vote, s.signature)) {
-            return false;
-        }
+        const auto& key = validators.at(s.validator).public_key;
+        // The primary's prepare is its PRE-PREPARE signature, or, for a block re-proposed by
+        // a NEW-VIEW, a PREPARE like the others'. Both sign the same view, height and digest.
+        const bool ok =
+            s.validator == primary
+                ? verifier.Verify(key, PrePrepareBytes(chain_id, cert.view, height, primary, digest),
+                                  s.signature) ||
+                      verifier.Verify(key, vote, s.signature)
+                : verifier.Verify(key, vote, s.signature);
+        if (!ok) return false;
     }
     return seen.size() >= validators.Quorum();
 }

@@ -57,7 +57,9 @@ struct Checkpoint {
 struct PreparedCert {
     uint64_t view = 0;
     chain::Block block;                         // certificate empty
-    std::vector<chain::CommitSignature> prepares;  // Vote{kPrepare} signatures
+    // Vote{kPrepare} signatures; the view's primary's is its PRE-PREPARE signature, unless the
+    // block was re-proposed by a NEW-VIEW (then the primary sent a PREPARE too).
+    std::vector<chain::CommitSignature> prepares;
 };
 
 struct ViewChange {
@@ -120,7 +122,8 @@ void SignMessage(const std::string& chain_id, const crypto::Signer& signer, Mess
 bool VerifyMessage(const std::string& chain_id, const chain::ValidatorSet& validators,
                    const crypto::Verifier& verifier, const Message& m);
 
-// Verifies a prepared certificate: 2f+1 distinct valid prepare signatures for the block.
+// Verifies a prepared certificate: 2f+1 distinct valid prepare signatures for the block (the
+// primary's may be its PRE-PREPARE signature).
 bool VerifyPreparedCert(const std::string& chain_id, const chain::ValidatorSet& validators,
                         const crypto::Verifier& verifier, uint64_t height,
                         const PreparedCert& cert);

@@ -127,6 +127,8 @@ void Core::Retransmit() {
         if (++slot.stalled_ticks % m_opt.retransmit_ticks != 0) continue;
         if (slot.pre_prepare) m_ready.messages.push_back({Outbound::kBroadcast, *slot.pre_prepare});
         for (auto kind : {VoteKind::kPrepare, VoteKind::kCommit}) {
+            // A primary's own PRE-PREPARE, just re-sent, is its prepare (see Accept).
+            if (kind == VoteKind::kPrepare && slot.pre_prepare) continue;
             const auto& votes = kind == VoteKind::kPrepare ? slot.prepares : slot.commits;
             auto it = votes.find(slot.digest);
             if (it == votes.end()) continue;
@@ -289,7 +291,15 @@ bool Core::Accept(const Proposal& p) {
     slot.lock_view = m_view;
     slot.lock_digest = digest;
     PersistSlot(h, slot);
-    SendVote(VoteKind::kPrepare, h, digest);
+    // As in PBFT, the PRE-PREPARE is the primary's prepare: it signs the same view, height and
+    // digest, so with 2f backups' PREPAREs it makes the block prepared, and the primary sends
+    // no PREPARE of its own. A block re-proposed by a NEW-VIEW has no PRE-PREPARE; there the
+    // primary votes like everyone else. (The first vote of each voter counts, as in OnVote.)
+    const uint32_t primary = Primary(m_view);
+    if (p.pre_prepare && slot.prepare_of.emplace(primary, digest).second) {
+        slot.prepares[digest][primary] = p.pre_prepare->signature;
+    }
+    if (!p.pre_prepare || m_opt.self != primary) SendVote(VoteKind::kPrepare, h, digest);
     CheckPrepared(h);
     return true;
 }

@@ -216,14 +216,14 @@ TEST_CASE("a primary that proposes two blocks for one height is replaced", "[pbf
     CHECK(SentVotes(r, VoteKind::kPrepare).empty());
 }
 
-TEST_CASE("2f+1 prepares then 2f+1 commits commit the block with a verifiable certificate",
-          "[pbft]") {
+TEST_CASE("a pre-prepare and 2f prepares, then 2f+1 commits, commit the block with a "
+          "verifiable certificate", "[pbft]") {
     Harness h;
     auto block = h.MakeBlock(0, {}, {Tx("ok-1")});
     h.core->Step(h.PrePrepareOf(block));
-    h.core->Step(h.VoteOf(VoteKind::kPrepare, block, 0));
     Ready r = h.Take();
-    CHECK(SentVotes(r, VoteKind::kCommit).empty());  // 2 of 3 prepares so far
+    CHECK(SentVotes(r, VoteKind::kPrepare).size() == 1);
+    CHECK(SentVotes(r, VoteKind::kCommit).empty());  // the pre-prepare and its own: 2 of 3
     h.core->Step(h.VoteOf(VoteKind::kPrepare, block, 2));
     r = h.Take();
     REQUIRE(SentVotes(r, VoteKind::kCommit).size() == 1);
@@ -239,6 +239,71 @@ TEST_CASE("2f+1 prepares then 2f+1 commits commit the block with a verifiable ce
     CHECK(h.core->committed_height() == 0);
 }
 
+TEST_CASE("the primary sends no PREPARE: its PRE-PREPARE is its prepare", "[pbft]") {
+    Harness h(4, 0);
+    REQUIRE(h.core->Propose({Tx("ok-1")}, 1001).ok());
+    Ready r = h.Take();
+    auto proposals = Sent<PrePrepare>(r);
+    REQUIRE(proposals.size() == 1);
+    CHECK(SentVotes(r, VoteKind::kPrepare).empty());
+    const chain::Block block = proposals[0].block;
+    h.core->Step(h.VoteOf(VoteKind::kPrepare, block, 1));
+    CHECK(SentVotes(h.Take(), VoteKind::kCommit).empty());  // pre-prepare + 1 prepare: 2 of 3
+    h.core->Step(h.VoteOf(VoteKind::kPrepare, block, 2));
+    CHECK(SentVotes(h.Take(), VoteKind::kCommit).size() == 1);
+}
+
+TEST_CASE("a PREPARE from the primary beside its PRE-PREPARE counts once", "[pbft]") {
+    Harness h;
+    auto block = h.MakeBlock(0, {}, {Tx("ok-1")});
+    h.core->Step(h.PrePrepareOf(block));
+    h.core->Step(h.VoteOf(VoteKind::kPrepare, block, 0));
+    CHECK(SentVotes(h.Take(), VoteKind::kCommit).empty());  // still 2 of 3
+    h.core->Step(h.VoteOf(VoteKind::kPrepare, block, 3));
+    CHECK(SentVotes(h.Take(), VoteKind::kCommit).size() == 1);
+}
+
+TEST_CASE("a prepared certificate carries the primary's PRE-PREPARE signature and verifies",
+          "[pbft]") {
+    Harness h;
+    auto block = h.MakeBlock(0, {}, {Tx("ok-1")});
+    h.core->Step(h.PrePrepareOf(block));
+    h.core->Step(h.VoteOf(VoteKind::kPrepare, block, 2));
+    REQUIRE(SentVotes(h.Take(), VoteKind::kCommit).size() == 1);
+    for (uint32_t from : {2u, 3u}) {  // f+1 want view 1: replica 1 follows with its evidence
+        ViewChange vc;
+        vc.new_view = 1;
+        vc.from = from;
+        h.core->Step(h.Signed(vc));
+    }
+    auto sent = Sent<ViewChange>(h.Take());
+    REQUIRE(sent.size() == 1);
+    REQUIRE(sent[0].prepared.size() == 1);
+    const PreparedCert& cert = sent[0].prepared[0];
+    CHECK(cert.block.Hash() == block.Hash());
+    bool has_primary = false;
+    for (const auto& sig : cert.prepares) has_primary = has_primary || sig.validator == 0;
+    CHECK(has_primary);
+    CHECK(VerifyPreparedCert(kChain, h.options.validators, h.verifier, 0, cert));
+
+    // The primary's entry must be its signature over this proposal; a PRE-PREPARE-style
+    // signature from anyone else does not count.
+    PreparedCert forged = cert;
+    for (auto& sig : forged.prepares) {
+        if (sig.validator == 0) {
+            sig.signature = h.signers[0].Sign(PrePrepareBytes(kChain, 0, 0, 0, Hash256{}));
+        }
+    }
+    CHECK_FALSE(VerifyPreparedCert(kChain, h.options.validators, h.verifier, 0, forged));
+    PreparedCert other = cert;
+    for (auto& sig : other.prepares) {
+        if (sig.validator == 2) {
+            sig.signature = h.signers[2].Sign(PrePrepareBytes(kChain, 0, 0, 2, block.Hash()));
+        }
+    }
+    CHECK_FALSE(VerifyPreparedCert(kChain, h.options.validators, h.verifier, 0, other));
+}
+
 TEST_CASE("votes of one voter for two blocks count only once", "[pbft]") {
     Harness h;
     auto block = h.MakeBlock(0, {}, {Tx("ok-1")});
@@ -246,8 +311,7 @@ TEST_CASE("votes of one voter for two blocks count only once", "[pbft]") {
     h.core->Step(h.PrePrepareOf(block));
     h.core->Step(h.VoteOf(VoteKind::kPrepare, other, 2));  // voter 2 first votes elsewhere
     h.core->Step(h.VoteOf(VoteKind::kPrepare, block, 2));  // then for the real block
-    h.core->Step(h.VoteOf(VoteKind::kPrepare, block, 0));
-    // Own + primary = 2 of 3: voter 2's second vote must not count.
+    // Own + the primary's pre-prepare = 2 of 3: voter 2's second vote must not count.
     CHECK(SentVotes(h.Take(), VoteKind::kCommit).empty());
 }
 
@@ -371,7 +435,6 @@ TEST_CASE("a commit deletes its height's record lazily, and a restart that finds
     Harness h;
     auto block = h.MakeBlock(0, {}, {Tx("ok-1")});
     h.core->Step(h.PrePrepareOf(block));
-    h.core->Step(h.VoteOf(VoteKind::kPrepare, block, 0));
     h.core->Step(h.VoteOf(VoteKind::kPrepare, block, 2));
     Ready prepared = h.Take();
     REQUIRE(SentVotes(prepared, VoteKind::kCommit).size() == 1);
