@@ -23,6 +23,8 @@ constexpr size_t kMaxBatchBytes = 16u << 20;
 constexpr uint64_t kMaxBlocksPerResponse = 8;
 // Gossiped transactions are verified in chunks of this many (one pool job each)...
 constexpr size_t kGossipChunk = 16;
+// ...except a frame of at most this many arriving while none wait (see OnPeerTxs).
+constexpr size_t kGossipInlineTxs = 2;
 // ...and at most this many wait; beyond it gossip is dropped (the transaction still reaches
 // this node in the block that commits it, and is verified then).
 constexpr size_t kMaxGossipBacklog = 50000;
@@ -300,6 +302,10 @@ Result<Hash256> Node::Admit(chain::Transaction tx, const Hash256& hash,
 }
 
 void Node::PostPropose() {
+    // Only the primary proposes, and waking the consensus thread costs a thread switch. On
+    // the others the next tick updates the core's pending work, which only times view
+    // changes (and a node that has just become primary proposes on that tick too).
+    if (!m_is_primary.load()) return;
     if (m_propose_posted.exchange(true)) return;
     boost::asio::post(m_io, [this] {
         m_propose_posted.store(false);
@@ -327,7 +333,18 @@ void Node::OnPeerTxs(uint32_t from, std::vector<chain::Transaction> txs) {
         }
         return;
     }
-    m_gossip_backlog.fetch_add(n);
+    // A frame of one or two transactions while nothing else waits (light load: nearly every
+    // client request carries one) is checked right here on the peer's stream thread, which may
+    // do a message's own work, rather than waking a pool thread for it (a thread switch per
+    // transaction, costly on a busy machine). Counted in the backlog meanwhile, so that frames
+    // arriving at the same moment go to the pool and the overload rule still sees what waits.
+    const size_t waiting = m_gossip_backlog.fetch_add(n);
+    if (n <= kGossipInlineTxs && waiting == 0) {
+        for (auto& tx : txs) AdmitGossiped(from, std::move(tx));
+        m_gossip_backlog.fetch_sub(n);
+        PostPropose();
+        return;
+    }
     auto shared = std::make_shared<std::vector<chain::Transaction>>(std::move(txs));
     for (size_t start = 0; start < n; start += kGossipChunk) {
         const auto priority = m_is_primary.load() ? base::WorkPool::Priority::kUrgent
