@@ -8,16 +8,16 @@
 //          in order, (3) send `messages`.
 //
 // Protocol (docs/CONSENSUS.md): blocks are sequence numbers. In view v the primary
-// (v mod n) sends PRE-PREPARE(block) and every replica PREPARE; 2f+1 prepares make the block
-// prepared and each replica sends COMMIT, signed over the commit vote; 2f+1 commits commit
-// it, strictly in height order, and those signatures are its certificate. Several heights may
-// be in flight (pipelining) inside the window above the last stable checkpoint. A replica
-// accepts a proposal at h only when its parent at h-1 is committed or accepted in the same
-// view. Checkpoints every K heights become stable with 2f+1 matching signatures and move the
-// window. A silent or faulty primary is replaced by VIEW-CHANGE / NEW-VIEW; the new view
-// re-proposes the chain of highest-view prepared blocks, so no committed block is reverted.
-// Nodes that fall behind fetch committed blocks (BLOCK-REQUEST / BLOCK-RESPONSE) and verify
-// their certificates.
+// (v mod n) sends PRE-PREPARE(block), which counts as its prepare, and every backup PREPARE;
+// 2f+1 prepares make the block prepared and each replica sends COMMIT, signed over the
+// commit vote; 2f+1 commits commit it, strictly in height order, and those signatures are
+// its certificate. Several heights may be in flight (pipelining) inside the window above
+// the last stable checkpoint. A replica accepts a proposal at h only when its parent at h-1
+// is committed or accepted in the same view. Checkpoints every K heights become stable with
+// 2f+1 matching signatures and move the window. A silent or faulty primary is replaced by
+// VIEW-CHANGE / NEW-VIEW; the new view re-proposes the chain of highest-view prepared
+// blocks, so no committed block is reverted. Nodes that fall behind fetch committed blocks
+// (BLOCK-REQUEST / BLOCK-RESPONSE) and verify their certificates.
 //
 // Thread-safety: none; one thread (the node's consensus strand) owns a Core.
 #pragma once

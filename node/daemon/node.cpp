@@ -526,7 +526,7 @@ void Node::Drain() {
                 sync = sync || !w.lazy;
             }
             // All lazy (a commit's deletion of its height's record): no need to wait for the
-            // disk. The committed block's synced append right after takes it along anyway.
+            // disk. In a commit's Ready the block's synced append right after takes it along.
             Status s = m_store->WriteMeta(records, sync);
             if (!s.ok()) {
                 // Sending votes that were not persisted could make a restarted node contradict
