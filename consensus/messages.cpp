@@ -133,7 +133,7 @@ bool VerifyPreparedCert(const std::string& chain_id, const chain::ValidatorSet& 
     if (!chain::CheckTxRoot(cert.block).ok()) return false;
     const Hash256 digest = cert.block.Hash();
     const Bytes vote = PrepareVoteBytes(chain_id, cert.view, height, digest);
-    const auto primary = static_cast<uint32_t>(cert.view % validators.size());
+    const uint32_t primary = validators.Primary(cert.view);
     std::set<uint32_t> seen;
     for (const auto& s : cert.prepares) {
         if (s.validator >= validators.size() || !seen.insert(s.validator).second) return false;

@@ -49,7 +49,7 @@ Core::Core(Options options, const crypto::Signer& signer, const crypto::Verifier
 }
 
 uint32_t Core::Primary(uint64_t view) const {
-    return static_cast<uint32_t>(view % m_opt.validators.size());
+    return m_opt.validators.Primary(view);
 }
 
 void Core::Step(const Message& message) {

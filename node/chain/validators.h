@@ -30,6 +30,10 @@ public:
     size_t size() const { return m_validators.size(); }
     size_t F() const { return m_validators.empty() ? 0 : (m_validators.size() - 1) / 3; }
     size_t Quorum() const { return (m_validators.size() + F() + 2) / 2; }
+    // The primary of a consensus view: validators take turns, view mod n.
+    uint32_t Primary(uint64_t view) const {
+        return static_cast<uint32_t>(view % m_validators.size());
+    }
     const Validator& at(uint32_t index) const { return m_validators.at(index); }
     const std::vector<Validator>& all() const { return m_validators; }
     // Index of the validator with this public key, or -1.

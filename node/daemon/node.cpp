@@ -25,6 +25,7 @@ constexpr uint64_t kMaxBlocksPerResponse = 8;
 constexpr size_t kGossipChunk = 16;
 // ...except a frame of at most this many arriving while none wait (see OnPeerTxs).
 constexpr size_t kGossipInlineTxs = 2;
+static_assert(kGossipInlineTxs <= kGossipChunk, "an inline frame is one chunk");
 // ...and at most this many wait; beyond it gossip is dropped (the transaction still reaches
 // this node in the block that commits it, and is verified then).
 constexpr size_t kMaxGossipBacklog = 50000;
@@ -339,22 +340,21 @@ void Node::OnPeerTxs(uint32_t from, std::vector<chain::Transaction> txs) {
     // transaction, costly on a busy machine). Counted in the backlog meanwhile, so that frames
     // arriving at the same moment go to the pool and the overload rule still sees what waits.
     const size_t waiting = m_gossip_backlog.fetch_add(n);
-    if (n <= kGossipInlineTxs && waiting == 0) {
-        for (auto& tx : txs) AdmitGossiped(from, std::move(tx));
-        m_gossip_backlog.fetch_sub(n);
+    auto shared = std::make_shared<std::vector<chain::Transaction>>(std::move(txs));
+    auto admit_chunk = [this, shared, from](size_t start) {
+        const size_t end = std::min(start + kGossipChunk, shared->size());
+        for (size_t i = start; i < end; ++i) AdmitGossiped(from, std::move((*shared)[i]));
+        m_gossip_backlog.fetch_sub(end - start);
         PostPropose();
+    };
+    if (n <= kGossipInlineTxs && waiting == 0) {
+        admit_chunk(0);
         return;
     }
-    auto shared = std::make_shared<std::vector<chain::Transaction>>(std::move(txs));
     for (size_t start = 0; start < n; start += kGossipChunk) {
         const auto priority = m_is_primary.load() ? base::WorkPool::Priority::kUrgent
                                                   : base::WorkPool::Priority::kBackground;
-        m_pool->Post(priority, [this, shared, start, from] {
-            const size_t end = std::min(start + kGossipChunk, shared->size());
-            for (size_t i = start; i < end; ++i) AdmitGossiped(from, std::move((*shared)[i]));
-            m_gossip_backlog.fetch_sub(end - start);
-            PostPropose();
-        });
+        m_pool->Post(priority, [admit_chunk, start] { admit_chunk(start); });
     }
 }
 
