@@ -7,16 +7,22 @@
 #include <atomic>
 #include <memory>
 
+#include "node/base/thread_name.h"
+
 namespace meterchain::base {
 
 WorkPool::WorkPool(unsigned threads, int background_nice) {
     m_urgent_threads = threads == 0 ? 1 : threads;
     m_threads.reserve(2 * m_urgent_threads);
     for (unsigned i = 0; i < m_urgent_threads; ++i) {
-        m_threads.emplace_back([this] { Run(Priority::kUrgent); });
+        m_threads.emplace_back([this] {
+            NameThisThread("mc-pool");
+            Run(Priority::kUrgent);
+        });
         m_threads.emplace_back([this, background_nice] {
             // Linux applies a nice value per thread. Raising it needs no privilege; failing
             // only leaves this thread at normal priority.
+            NameThisThread("mc-pool-bg");
             (void)setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)),
                               background_nice);
             Run(Priority::kBackground);

@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "node/base/codec.h"
+#include "node/base/thread_name.h"
 #include "node/chain/merkle.h"
 #include "node/chain/proto_adapter.h"
 #include "node/daemon/node.h"
@@ -95,6 +96,11 @@ grpc::Status ClientService::SubmitStream(
     grpc::ServerReaderWriter<v1::SubmitBatchResponse, v1::SubmitBatchRequest>* stream) {
     // gRPC keeps part of every message's bookkeeping in the call's arena until the call ends,
     // so a stream that lived forever would make the node grow; the client opens a new one.
+    // A gRPC thread serves this stream for its lifetime: named after it meanwhile.
+    base::NameThisThread("mc-submit");
+    struct Rename {
+        ~Rename() { base::NameThisThread("grpc-client"); }
+    } rename;
     v1::SubmitBatchRequest req;
     for (int answered = 0; answered < v1::SUBMIT_STREAM_MAX_REQUESTS && stream->Read(&req);
          ++answered) {

@@ -5,6 +5,7 @@
 #include "contracts/builtin.h"
 #include "contracts/common.h"
 #include "node/base/log.h"
+#include "node/base/thread_name.h"
 #include "node/config/config.h"
 #include "node/executor/executor.h"
 
@@ -75,7 +76,10 @@ void Delivery::Start() {
         std::lock_guard lock(m_mu);
         m_wake = true;  // grants left pending before a restart
     }
-    m_worker = std::thread([this] { Run(); });
+    m_worker = std::thread([this] {
+        base::NameThisThread("mc-delivery");
+        Run();
+    });
 }
 
 void Delivery::OnCommitted() {

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "node/base/log.h"
+#include "node/base/thread_name.h"
 #include "node/config/config.h"
 #include "node/config/files.h"
 #include "node/daemon/client_service.h"
@@ -206,6 +207,7 @@ Status Node::Start() {
     PublishSnapshot();
     ScheduleTick();
     m_consensus_thread = std::thread([this] {
+        base::NameThisThread("mc-consensus");
         auto guard = boost::asio::make_work_guard(m_io);
         m_io.run();
     });

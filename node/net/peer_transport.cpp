@@ -9,6 +9,7 @@
 
 #include "node/base/codec.h"
 #include "node/base/log.h"
+#include "node/base/thread_name.h"
 #include "node/crypto/sm.h"
 #include "node/chain/proto_adapter.h"
 #include "node/net/wire.h"
@@ -78,6 +79,8 @@ public:
             return Refuse(peer, "hello signature does not match the SM2 key of '" + v.name + "'");
         }
         const uint32_t from = hello.validator();
+        // A gRPC thread serves this stream for its lifetime: named after the peer meanwhile.
+        base::NameThisThread("mc-in-" + std::to_string(from));
         m_t.m_inbound_streams[from].fetch_add(1);
         MC_LOG(kInfo, "net", "peer connected")("peer", v.name)("index", from);
         while (!m_t.m_stopping.load() && reader->Read(&frame)) {
@@ -107,6 +110,7 @@ public:
             }
         }
         m_t.m_inbound_streams[from].fetch_sub(1);
+        base::NameThisThread("grpc-peer");
         MC_LOG(kInfo, "net", "peer disconnected")("peer", v.name)("index", from);
         ack->set_reason("closed");
         return grpc::Status::OK;
@@ -182,10 +186,18 @@ Status PeerTransport::Start() {
         args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
         for (auto& lane : peer->lanes) {
             lane.channel = grpc::CreateCustomChannel(peer->address, grpc::SslCredentials(client_tls), args);
-            lane.thread = std::thread([this, p = peer.get(), l = &lane] { RunOutbound(*p, *l); });
+            lane.thread = std::thread([this, p = peer.get(), l = &lane] {
+                // "mc-out-<peer>c" for the consensus lane, "mc-out-<peer>g" for gossip.
+                base::NameThisThread("mc-out-" + std::to_string(p->index) +
+                                     (l == &p->lanes[kConsensusLane] ? "c" : "g"));
+                RunOutbound(*p, *l);
+            });
         }
     }
-    m_tx_flusher = std::thread([this] { RunTxFlusher(); });
+    m_tx_flusher = std::thread([this] {
+        base::NameThisThread("mc-gossip");
+        RunTxFlusher();
+    });
     m_started = true;
     MC_LOG(kInfo, "net", "listening for peers")("addr", m_opt.listen);
     return Status::Ok();

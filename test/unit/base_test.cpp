@@ -4,13 +4,18 @@
 #include "node/base/codec.h"
 #include "node/base/fixed_key_set.h"
 #include "node/base/status.h"
+#include "node/base/thread_name.h"
 #include "node/base/work_pool.h"
+
+#include <pthread.h>
 
 #include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
 #include <set>
+#include <string>
+#include <thread>
 #include <vector>
 
 using namespace meterchain;
@@ -159,4 +164,24 @@ TEST_CASE("FixedKeySet agrees with a reference FIFO through many evictions", "[b
             }
         }
     }
+}
+
+TEST_CASE("NameThisThread names the calling thread, cut to the kernel's 15 characters", "[base]") {
+    // Catch2's assertions are not thread-safe: the thread only records, the test checks after.
+    std::string short_name, long_name;
+    int short_rc = -1, long_rc = -1;
+    std::thread t([&] {
+        char buf[32] = {};
+        meterchain::base::NameThisThread("mc-pool");
+        short_rc = pthread_getname_np(pthread_self(), buf, sizeof buf);
+        short_name = buf;
+        meterchain::base::NameThisThread("mc-out-12345678901234");
+        long_rc = pthread_getname_np(pthread_self(), buf, sizeof buf);
+        long_name = buf;
+    });
+    t.join();
+    REQUIRE(short_rc == 0);
+    REQUIRE(long_rc == 0);
+    CHECK(short_name == "mc-pool");
+    CHECK(long_name == "mc-out-12345678");
 }
