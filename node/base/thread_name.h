@@ -9,4 +9,17 @@ namespace meterchain::base {
 
 void NameThisThread(const std::string& name);
 
+// Names the calling thread for a scope (a gRPC thread while it serves one long stream) and
+// gives it back its previous name at the end.
+class ScopedThreadName {
+public:
+    explicit ScopedThreadName(const std::string& name);
+    ~ScopedThreadName();
+    ScopedThreadName(const ScopedThreadName&) = delete;
+    ScopedThreadName& operator=(const ScopedThreadName&) = delete;
+
+private:
+    std::string m_previous;
+};
+
 }  // namespace meterchain::base

@@ -97,10 +97,7 @@ grpc::Status ClientService::SubmitStream(
     // gRPC keeps part of every message's bookkeeping in the call's arena until the call ends,
     // so a stream that lived forever would make the node grow; the client opens a new one.
     // A gRPC thread serves this stream for its lifetime: named after it meanwhile.
-    base::NameThisThread("mc-submit");
-    struct Rename {
-        ~Rename() { base::NameThisThread("grpc-client"); }
-    } rename;
+    const base::ScopedThreadName name("mc-submit");
     v1::SubmitBatchRequest req;
     for (int answered = 0; answered < v1::SUBMIT_STREAM_MAX_REQUESTS && stream->Read(&req);
          ++answered) {

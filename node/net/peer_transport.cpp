@@ -80,7 +80,7 @@ public:
         }
         const uint32_t from = hello.validator();
         // A gRPC thread serves this stream for its lifetime: named after the peer meanwhile.
-        base::NameThisThread("mc-in-" + std::to_string(from));
+        const base::ScopedThreadName name("mc-in-" + std::to_string(from));
         m_t.m_inbound_streams[from].fetch_add(1);
         MC_LOG(kInfo, "net", "peer connected")("peer", v.name)("index", from);
         while (!m_t.m_stopping.load() && reader->Read(&frame)) {
@@ -110,7 +110,6 @@ public:
             }
         }
         m_t.m_inbound_streams[from].fetch_sub(1);
-        base::NameThisThread("grpc-peer");
         MC_LOG(kInfo, "net", "peer disconnected")("peer", v.name)("index", from);
         ack->set_reason("closed");
         return grpc::Status::OK;

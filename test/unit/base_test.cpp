@@ -185,3 +185,19 @@ TEST_CASE("NameThisThread names the calling thread, cut to the kernel's 15 chara
     CHECK(short_name == "mc-pool");
     CHECK(long_name == "mc-out-12345678");
 }
+
+TEST_CASE("ScopedThreadName gives the thread its previous name back", "[base]") {
+    std::string inside, after;
+    std::thread t([&] {
+        char buf[32] = {};
+        meterchain::base::NameThisThread("before");
+        {
+            const meterchain::base::ScopedThreadName name("mc-submit");
+            if (pthread_getname_np(pthread_self(), buf, sizeof buf) == 0) inside = buf;
+        }
+        if (pthread_getname_np(pthread_self(), buf, sizeof buf) == 0) after = buf;
+    });
+    t.join();
+    CHECK(inside == "mc-submit");
+    CHECK(after == "before");
+}
