@@ -19,13 +19,32 @@ Sm2Signer::Sm2Signer(Sm2PrivateKey key, std::string id)
 
 Bytes Sm2Signer::Sign(ByteView msg) const { return m_key.Sign(msg, m_id); }
 
+Status Sm2Verifier::Precompute(ByteView raw_public) {
+    auto table = Sm2KeyTable::Build(raw_public, m_id);
+    if (!table.ok()) return table.status();
+    std::lock_guard lock(m_mutex);
+    m_tables[std::string(raw_public.begin(), raw_public.end())] = std::move(*table);
+    return Status::Ok();
+}
+
 bool Sm2Verifier::Verify(ByteView public_key, ByteView msg, ByteView signature) const {
     const std::string raw(public_key.begin(), public_key.end());
     std::shared_ptr<const Sm2PublicKey> key;
+    std::shared_ptr<const Sm2KeyTable> table;
     {
         std::lock_guard lock(m_mutex);
-        auto it = m_keys.find(raw);
-        if (it != m_keys.end()) key = it->second;
+        if (auto t = m_tables.find(raw); t != m_tables.end()) {
+            table = t->second;
+        } else if (auto it = m_keys.find(raw); it != m_keys.end()) {
+            key = it->second;
+        }
+    }
+    if (table) {
+        m_verifications.fetch_add(1, std::memory_order_relaxed);
+        const uint64_t start = ThreadCpuNs();
+        const bool ok = table->Verify(msg, signature);
+        m_verify_cpu_ns.fetch_add(ThreadCpuNs() - start, std::memory_order_relaxed);
+        return ok;
     }
     if (!key) {
         auto parsed = Sm2PublicKey::FromRaw(public_key);

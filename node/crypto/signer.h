@@ -12,6 +12,7 @@
 
 #include "node/base/bytes.h"
 #include "node/crypto/sm.h"
+#include "node/crypto/sm2_table.h"
 
 namespace meterchain::crypto {
 
@@ -46,12 +47,20 @@ private:
 // Parsed public keys are cached (validators and active clients sign again and again, and
 // parsing a point costs a good part of a verification). The cache holds at most
 // kMaxCachedKeys keys and is cleared when full.
+//
+// Keys given to Precompute (the validators', which sign every consensus message) are
+// verified with precomputed tables instead (Sm2KeyTable: same answers, about 2.5 times
+// faster); every other key goes through EVP_DigestVerify.
 class Sm2Verifier final : public Verifier {
 public:
     static constexpr size_t kMaxCachedKeys = 65536;
 
     explicit Sm2Verifier(std::string id = std::string(kDefaultSm2Id)) : m_id(std::move(id)) {}
     bool Verify(ByteView public_key, ByteView msg, ByteView signature) const override;
+    // Builds the tables for `raw_public` (30-60 ms and about 0.7 MiB a key), kept for the life
+    // of this verifier. kInvalidArgument if it is not an SM2 public key. Meant for a few
+    // long-lived keys; thread-safe.
+    Status Precompute(ByteView raw_public);
     // SM2 verifications performed so far (for the benchmark's signature accounting).
     uint64_t verifications() const { return m_verifications.load(std::memory_order_relaxed); }
     // CPU time (of the calling threads) those verifications took, in nanoseconds. Against the
@@ -65,6 +74,7 @@ private:
     mutable std::atomic<uint64_t> m_verify_cpu_ns{0};
     mutable std::mutex m_mutex;
     mutable std::unordered_map<std::string, std::shared_ptr<const Sm2PublicKey>> m_keys;  // guarded by m_mutex
+    std::unordered_map<std::string, std::shared_ptr<const Sm2KeyTable>> m_tables;  // guarded by m_mutex
 };
 
 }  // namespace meterchain::crypto
