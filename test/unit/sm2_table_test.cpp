@@ -8,7 +8,9 @@
 #include <openssl/obj_mac.h>
 
 #include <memory>
+#include <atomic>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "node/base/bytes.h"
@@ -221,4 +223,36 @@ TEST_CASE("Sm2Verifier uses precomputed keys with the same answers and accountin
     // Every check is counted, whichever way it ran.
     CHECK(verifier.verifications() == 5);
     CHECK(verifier.verify_cpu_ns() > 0);
+}
+
+TEST_CASE("Sm2KeyTable verifies from several threads at once", "[crypto]") {
+    const Sm2PrivateKey key = Sm2PrivateKey::Generate();
+    auto table = Sm2KeyTable::Build(key.PublicKey().Raw(), kDefaultSm2Id);
+    REQUIRE(table.ok());
+    std::vector<std::pair<Bytes, Bytes>> signed_messages;
+    for (int i = 0; i < 16; ++i) {
+        Bytes msg = ToBytes("vote " + std::to_string(i));
+        Bytes sig = key.Sign(msg);
+        signed_messages.emplace_back(std::move(msg), std::move(sig));
+    }
+    std::atomic<int> accepted{0};
+    std::atomic<int> refused{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t) {
+        threads.emplace_back([&, t] {
+            for (int round = 0; round < 4; ++round) {
+                for (size_t i = 0; i < signed_messages.size(); ++i) {
+                    const auto& [msg, sig] = signed_messages[i];
+                    // Each thread also checks a neighbour's signature against the wrong message.
+                    const auto& other = signed_messages[(i + 1 + static_cast<size_t>(t)) %
+                                                        signed_messages.size()];
+                    if ((*table)->Verify(msg, sig)) accepted.fetch_add(1);
+                    if (!(*table)->Verify(msg, other.second)) refused.fetch_add(1);
+                }
+            }
+        });
+    }
+    for (auto& th : threads) th.join();
+    CHECK(accepted.load() == 4 * 4 * 16);
+    CHECK(refused.load() == 4 * 4 * 16);
 }
