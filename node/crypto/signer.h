@@ -49,7 +49,7 @@ private:
 // kMaxCachedKeys keys and is cleared when full.
 //
 // Keys given to Precompute (the validators', which sign every consensus message) are
-// verified with precomputed tables instead (Sm2KeyTable: same answers, about 2.5 times
+// verified with precomputed tables instead (Sm2KeyTable: same answers, 2.5-3.5 times
 // faster); every other key goes through EVP_DigestVerify.
 class Sm2Verifier final : public Verifier {
 public:
@@ -57,7 +57,7 @@ public:
 
     explicit Sm2Verifier(std::string id = std::string(kDefaultSm2Id)) : m_id(std::move(id)) {}
     bool Verify(ByteView public_key, ByteView msg, ByteView signature) const override;
-    // Builds the tables for `raw_public` (30-60 ms and about 0.7 MiB a key), kept for the life
+    // Builds the tables for `raw_public` (30-70 ms and about 0.7 MiB a key), kept for the life
     // of this verifier. kInvalidArgument if it is not an SM2 public key. Meant for a few
     // long-lived keys; thread-safe.
     Status Precompute(ByteView raw_public);

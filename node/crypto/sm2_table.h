@@ -4,7 +4,7 @@
 // over and over. GB/T 32918.2 verification computes s*G + t*P; OpenSSL computes it from
 // scratch each time (about 256 doublings and a hundred additions). Here both G and P have a
 // table of their multiples d * 16^i (d = 1..15, i = 0..63, in affine form), so the product is
-// at most 128 additions and no doublings: about 2.7 times faster. A table costs 30-60 ms to
+// at most 128 additions and no doublings: 2.5-3.5 times faster. A table costs 30-70 ms to
 // build and about 0.7 MiB (960 OpenSSL points); it is meant for a handful of long-lived
 // keys, not for every client's key.
 //
