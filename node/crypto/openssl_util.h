@@ -8,6 +8,7 @@
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
 
+#include <cstddef>
 #include <memory>
 #include <string>
 
@@ -35,6 +36,12 @@ using SecretBnPtr = Owned<BIGNUM, BN_clear_free>;  // private scalars
 using ParamBldPtr = Owned<OSSL_PARAM_BLD, OSSL_PARAM_BLD_free>;
 using ParamPtr = Owned<OSSL_PARAM, OSSL_PARAM_free>;
 using EncoderCtxPtr = Owned<OSSL_ENCODER_CTX, OSSL_ENCODER_CTX_free>;
+
+// SM2 encodings shared by sm2.cpp and sm2_table.cpp.
+inline constexpr size_t kRawPublicKeySize = 65;  // 0x04 || X || Y
+inline constexpr size_t kCoordinateSize = 32;
+// DER SEQUENCE { INTEGER r, INTEGER s } for 256-bit r and s is at most 2 + 2 * (2 + 33).
+inline constexpr size_t kMaxSignatureSize = 72;
 
 // `what`, followed by the reason of the oldest error on this thread's OpenSSL error queue
 // (usually the root cause). Empties the queue so that a later failure is not reported with

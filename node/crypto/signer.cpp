@@ -39,14 +39,7 @@ bool Sm2Verifier::Verify(ByteView public_key, ByteView msg, ByteView signature) 
             key = it->second;
         }
     }
-    if (table) {
-        m_verifications.fetch_add(1, std::memory_order_relaxed);
-        const uint64_t start = ThreadCpuNs();
-        const bool ok = table->Verify(msg, signature);
-        m_verify_cpu_ns.fetch_add(ThreadCpuNs() - start, std::memory_order_relaxed);
-        return ok;
-    }
-    if (!key) {
+    if (!table && !key) {
         auto parsed = Sm2PublicKey::FromRaw(public_key);
         if (!parsed.ok()) return false;
         key = std::make_shared<const Sm2PublicKey>(std::move(*parsed));
@@ -56,7 +49,7 @@ bool Sm2Verifier::Verify(ByteView public_key, ByteView msg, ByteView signature) 
     }
     m_verifications.fetch_add(1, std::memory_order_relaxed);
     const uint64_t start = ThreadCpuNs();
-    const bool ok = key->Verify(msg, signature, m_id);
+    const bool ok = table ? table->Verify(msg, signature) : key->Verify(msg, signature, m_id);
     m_verify_cpu_ns.fetch_add(ThreadCpuNs() - start, std::memory_order_relaxed);
     return ok;
 }

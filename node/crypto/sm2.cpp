@@ -17,11 +17,6 @@ using namespace detail;
 
 namespace {
 
-constexpr size_t kRawPublicKeySize = 65;  // 0x04 || X || Y
-constexpr size_t kCoordinateSize = 32;
-// DER SEQUENCE { INTEGER r, INTEGER s } for 256-bit r and s is at most 2 + 2 * (2 + 33).
-constexpr size_t kMaxSignatureSize = 72;
-
 std::shared_ptr<EVP_PKEY> Share(PkeyPtr key) { return std::shared_ptr<EVP_PKEY>(std::move(key)); }
 
 // Builds an "SM2"-typed key from a raw public point and, for a key pair, the private scalar.

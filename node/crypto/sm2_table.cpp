@@ -20,9 +20,6 @@ using namespace detail;
 
 namespace {
 
-constexpr size_t kRawPublicKeySize = 65;
-constexpr size_t kCoordinateSize = 32;
-constexpr size_t kMaxSignatureSize = 72;  // as in sm2.cpp: DER of two 256-bit INTEGERs
 // Scalars are split into 4-bit digits: 64 positions, 15 non-zero digits each.
 constexpr int kDigitBits = 4;
 constexpr int kPositions = 256 / kDigitBits;
@@ -203,7 +200,7 @@ bool Sm2KeyTable::Verify(ByteView msg, ByteView signature) const {
     PointPtr sum(EC_POINT_new(curve.group.get()));
     uint8_t s_bytes[32];
     uint8_t t_bytes[32];
-    bool ok = t != nullptr && sum && BN_mod_add(t, r, s, order, ctx) == 1 && !BN_is_zero(t) &&
+    bool ok = x1 != nullptr && sum && BN_mod_add(t, r, s, order, ctx) == 1 && !BN_is_zero(t) &&
               BN_bn2binpad(s, s_bytes, 32) == 32 && BN_bn2binpad(t, t_bytes, 32) == 32;
     if (ok) {
         // (x1, y1) = s*G + t*P, one table addition per non-zero digit.
