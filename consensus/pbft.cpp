@@ -114,8 +114,13 @@ void Core::Tick() {
                                   [](const auto& kv) { return kv.second.accepted; });
     if (!work) {
         m_ticks = 0;
+        // An idle cluster sends nothing, so a replica that is behind it (started late, or
+        // missed the last commits) would not learn so. Once quiet for a while, ask a peer in
+        // turn for the heights above the committed tip; a peer that has none does not answer.
+        if (!m_fetching && ++m_idle_ticks % (4 * m_opt.fetch_retry_ticks) == 0) ProbeAhead();
         return;
     }
+    m_idle_ticks = 0;
     if (++m_ticks >= ViewTimeout()) StartViewChange(m_view + 1);
 }
 
@@ -421,6 +426,7 @@ void Core::CommitBlock(chain::Block block) {
     Persist(SlotKey(h), std::nullopt, /*lazy=*/true);
     m_waiting.erase(m_waiting.begin(), m_waiting.upper_bound(h));
     m_ticks = 0;
+    m_idle_ticks = 0;
     m_view_change_attempts = 0;
     if (h % m_opt.checkpoint_interval == 0) SendCheckpoint(block.header);
     m_ready.committed.push_back(std::move(block));

@@ -268,6 +268,7 @@ private:
     uint32_t m_fetch_ticks = 0;
     uint32_t m_fetch_attempt = 0;
     uint32_t m_probe_rotation = 0;
+    uint32_t m_idle_ticks = 0;  // consecutive ticks without work (see Tick)
 
     Ready m_ready;
     // Cache of InFlightTxHashes: tx hashes per in-flight block hash (not protocol state).

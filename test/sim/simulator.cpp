@@ -33,7 +33,7 @@ using consensus::Outbound;
 constexpr const char* kChain = "sim";
 
 struct Event {
-    enum Kind { kDeliver, kTick, kCrash, kRestart, kSubmit };
+    enum Kind { kDeliver, kTick, kCrash, kRestart, kJoin, kSubmit };
     uint64_t time = 0;
     uint64_t seq = 0;  // ties broken by scheduling order: fully deterministic
     Kind kind = kTick;
@@ -111,7 +111,7 @@ private:
     uint64_t Below(uint64_t n) { return n == 0 ? 0 : m_rng() % n; }
 
     consensus::Options OptionsFor(uint32_t i) const;
-    void Start(uint32_t i);
+    void Start(uint32_t i, bool client_retries = true);
     void Crash(uint32_t i);
     void OnTick(uint32_t i);
     void Drain(uint32_t i);
@@ -186,6 +186,7 @@ void Simulation::PlanFaults() {
         d << "}";
     }
     for (const auto& [t, who] : m_cfg.crashes) d << " crash[" << who << "]@" << t;
+    for (const auto& [who, t] : m_cfg.late_joins) d << " join[" << who << "]@" << t;
     m_result.description = d.str();
 }
 
@@ -204,7 +205,7 @@ consensus::Options Simulation::OptionsFor(uint32_t i) const {
     return o;
 }
 
-void Simulation::Start(uint32_t i) {
+void Simulation::Start(uint32_t i, bool client_retries) {
     Node& node = m_nodes[i];
     node.up = true;
     node.app = std::make_unique<FakeApp>();
@@ -219,6 +220,7 @@ void Simulation::Start(uint32_t i) {
                                                   *node.app, tip, node.durable);
     // Clients retry: a restarted node learns the transactions still outstanding.
     for (const auto& tx : m_txs) {
+        if (!client_retries) break;
         if (!node.chain_txs.count(tx.Hash())) node.mempool[tx.Hash()] = tx;
     }
 }
@@ -449,7 +451,13 @@ SimResult Simulation::Run() {
         Schedule(Event{t + m_cfg.crash_downtime_ms, 0, Event::kRestart, who, 0, nullptr, 0});
     }
     for (uint32_t i = 0; i < m_cfg.nodes; ++i) {
-        Start(i);
+        auto late = m_cfg.late_joins.find(i);
+        if (late == m_cfg.late_joins.end()) {
+            Start(i);
+        } else {
+            m_nodes[i].up = false;
+            Schedule(Event{late->second, 0, Event::kJoin, i, 0, nullptr, 0});
+        }
         Schedule(Event{1 + i, 0, Event::kTick, i, 0, nullptr, 0});
     }
 
@@ -482,6 +490,11 @@ SimResult Simulation::Run() {
                 if (node.up) break;
                 Trace("restart node " + std::to_string(e.node));
                 Start(e.node);
+                Drain(e.node);
+                break;
+            case Event::kJoin:
+                Trace("join node " + std::to_string(e.node));
+                Start(e.node, /*client_retries=*/false);
                 Drain(e.node);
                 break;
             case Event::kSubmit: {

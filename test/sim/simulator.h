@@ -41,6 +41,9 @@ struct SimConfig {
     uint32_t max_delay_ms = 10;
     std::vector<std::pair<uint64_t, uint32_t>> crashes;  // (time ms, node) crash then restart
     uint64_t crash_downtime_ms = 800;
+    // (node, time ms): the node is first started then, with nothing on disk, and clients do
+    // not resend it anything (it sees only what is submitted after it is up).
+    std::map<uint32_t, uint64_t> late_joins;
     // Workload and timing.
     uint32_t transactions = 60;
     uint64_t fault_period_ms = 3000;   // faults happen in [0, fault_period_ms)
