@@ -89,16 +89,21 @@ TEST_CASE("a crashed backup restarts from persisted state and catches up", "[sim
 }
 
 TEST_CASE("a validator that joins an idle cluster with nothing catches up to its tip", "[sim]") {
+    // Every transaction is submitted by 2 s and committed soon after. Joining at 6 s, the last
+    // validator finds the cluster idle: nothing is sent to it afterwards. Joining at 1.98 s
+    // (seed 7, 4 validators), it sees votes for the last block, fetches up to the height below
+    // and then hears nothing more: without asking on its own it stayed one block behind.
     for (uint32_t n : {4u, 7u}) {
-        INFO("n=" << n);
-        SimConfig cfg = Fixed(n);
-        cfg.fault_period_ms = 1000;
-        // Every transaction is submitted by 2 s and committed soon after; the cluster is idle
-        // long before the last validator starts, and nothing is sent to it afterwards.
-        cfg.late_joins = {{n - 1, 6000}};
-        SimResult r = RunOk(cfg);  // liveness: the late node commits every transaction too
-        CHECK(r.stats.fetched >= r.stats.committed_height);
-        CHECK(r.stats.view_changes == 0);
+        for (uint64_t join_ms : {1980u, 6000u}) {
+            INFO("n=" << n << " join at " << join_ms << " ms");
+            SimConfig cfg = Fixed(n);
+            cfg.fault_period_ms = 1000;
+            cfg.late_joins = {{n - 1, join_ms}};
+            SimResult r = RunOk(cfg);  // liveness: the late node commits every transaction too
+            CHECK(r.stats.fetched > 0);
+            if (join_ms == 6000) CHECK(r.stats.fetched >= r.stats.committed_height);
+            CHECK(r.stats.view_changes == 0);
+        }
     }
 }
 

@@ -219,8 +219,8 @@ void Simulation::Start(uint32_t i, bool client_retries) {
     node.core = std::make_unique<consensus::Core>(OptionsFor(i), *node.signer, m_verifier,
                                                   *node.app, tip, node.durable);
     // Clients retry: a restarted node learns the transactions still outstanding.
+    if (!client_retries) return;
     for (const auto& tx : m_txs) {
-        if (!client_retries) break;
         if (!node.chain_txs.count(tx.Hash())) node.mempool[tx.Hash()] = tx;
     }
 }
