@@ -100,7 +100,7 @@ void Core::Tick() {
             // Alone in this view change, perhaps only because this replica is behind an idle
             // cluster (no message would tell it so): now and then ask a peer for the heights
             // above its own. A peer that has them answers; the blocks carry certificates.
-            if (m_view_change_ticks % (4 * m_opt.fetch_retry_ticks) == 0) ProbeAhead();
+            if (m_view_change_ticks % ProbeTicks() == 0) ProbeAhead();
             return;
         }
         if (++m_ticks >= ViewTimeout()) {
@@ -117,7 +117,7 @@ void Core::Tick() {
         // An idle cluster sends nothing, so a replica that is behind it (started late, or
         // missed the last commits) would not learn so. Once quiet for a while, ask a peer in
         // turn for the heights above the committed tip; a peer that has none does not answer.
-        if (!m_fetching && ++m_idle_ticks % (4 * m_opt.fetch_retry_ticks) == 0) ProbeAhead();
+        if (!m_fetching && ++m_idle_ticks % ProbeTicks() == 0) ProbeAhead();
         return;
     }
     m_idle_ticks = 0;

@@ -212,6 +212,8 @@ private:
     void MaybeFetch();
     // Asks the next peer in turn for the blocks above the committed tip (see Tick).
     void ProbeAhead();
+    // How often a replica that hears of no newer height asks on its own (see Tick).
+    uint32_t ProbeTicks() const { return 4 * m_opt.fetch_retry_ticks; }
 
     // View change.
     void StartViewChange(uint64_t new_view);
