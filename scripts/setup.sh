@@ -40,8 +40,15 @@ else
 fi
 
 jobs="$(nproc 2>/dev/null || echo 2)"
+# ccache is optional: where it is installed, rebuilds of unchanged files (and of other checkouts
+# of the same tree, paths taken relative to the root) come from its cache.
+launcher=()
+if command -v ccache >/dev/null; then
+  export CCACHE_BASEDIR="$root"
+  launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
+fi
 say "configuring $build_dir"
-cmake -S "$root" -B "$build_dir" -G Ninja \
+cmake -S "$root" -B "$build_dir" -G Ninja "${launcher[@]}" \
   -DCMAKE_BUILD_TYPE="${MC_BUILD_TYPE:-RelWithDebInfo}" \
   -DMC_SANITIZE="${MC_SANITIZE:-OFF}" >/dev/null
 say "building with $jobs jobs"
