@@ -208,7 +208,13 @@ TEST_CASE("gateway: the Appendix B query answers the example's fields, bad reque
                                   "Authorization: Bearer " + kRegulatorToken +
                                   "\r\nContent-Length: 90\r\n\r\n{\"barCode\"");
         ExpectError(timed_out, 408, "not complete within 1000 ms");
-        // Many connections: 16 are served, the 17th gets 503.
+        // Many connections: 16 are served, the 17th gets 503. First wait until the server has
+        // seen the earlier calls' connections close (its own gauge; the asking connection is 1).
+        const auto idle_by = Clock::now() + 10s;
+        while (Clock::now() < idle_by &&
+               HttpCall(gw, "GET", "/metrics").body.find("meterchain_gateway_open_connections 1\n") ==
+                   std::string::npos) {
+        }
         std::vector<std::unique_ptr<HttpConnection>> held;
         for (int i = 0; i < 16; ++i) {
             held.push_back(std::make_unique<HttpConnection>(gw));
