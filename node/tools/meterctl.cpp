@@ -62,7 +62,8 @@ const std::vector<Command>& Commands() {
         {"load",
          "submit N signed transactions from a fresh key and wait for all of them",
          {{"node", "ADDR", "client address of the node; default 127.0.0.1:7701"},
-          {"count", "N", "number of transactions; default 1000"}},
+          {"count", "N", "number of transactions; default 1000"},
+          {"rate", "R", "send at R tx/s (default 0: as fast as the node answers)"}},
          RunLoad},
         {"demo",
          "take the sample data through a running local cluster (Validity contract) and print "
