@@ -25,6 +25,11 @@ for p in "${packages[@]}"; do
   fi
 done
 
+# The interop test's client (test/interop) runs on Node.js: Debian's nodejs and npm, installed
+# only when no node or npm is on PATH (one installed some other way is kept).
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
+
 if ((${#missing[@]})); then
   say "installing missing packages: ${missing[*]}"
   sudo_cmd=()
