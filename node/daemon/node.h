@@ -80,7 +80,8 @@ public:
     Status Start();
     // Blocks until Stop() is called (e.g. from a signal handler thread).
     void Wait();
-    // Graceful: stops accepting clients, closes peers, finishes the current step. Idempotent.
+    // Graceful: a primary first hands its view over (HandOver), then the node stops accepting
+    // clients, closes peers and finishes the current step. Idempotent.
     void Stop();
 
     // ---- used by the client API (any thread) ----
@@ -131,6 +132,11 @@ private:
     void ApplyCommitted(const chain::Block& block);
     void Serve(const consensus::ServeRequest& request);
     void PublishSnapshot();
+    // When this node is the primary of an active view, asks for the next view and waits
+    // (bounded) until the next primary's NEW-VIEW has installed it, so that the cluster does
+    // not wait out a view-change timeout after this node leaves. Called by Stop, while the
+    // consensus thread and the transport still run.
+    void HandOver();
     // Admits a checked transaction to the mempool and gossips it.
     Result<Hash256> Admit(chain::Transaction tx, const Hash256& hash, const chain::TxBody& body);
     void PostPropose();
@@ -172,12 +178,17 @@ private:
     bool m_has_first_pending = false;                          // consensus thread only
     std::chrono::steady_clock::time_point m_last_trim{};       // consensus thread only
     std::atomic<bool> m_propose_posted{false};
+    // Rate limit of the "own proposal refused" warning (consensus thread only).
+    std::chrono::steady_clock::time_point m_last_refusal_log{};
+    uint64_t m_refusals_unlogged = 0;
 
     mutable std::mutex m_snapshot_mutex;
     NodeSnapshot m_snapshot;  // guarded by m_snapshot_mutex
+    std::condition_variable m_snapshot_cv;  // notified after every PublishSnapshot
     std::mutex m_height_mutex;
     std::condition_variable m_height_cv;  // notified after every commit
     std::atomic<bool> m_stopping{false};
+    std::atomic<bool> m_stop_called{false};  // Stop() entered (m_stopping follows the hand-over)
     std::mutex m_stop_mutex;
     std::condition_variable m_stop_cv;
     bool m_stopped = false;  // guarded by m_stop_mutex
