@@ -2,6 +2,7 @@
 
 #include <google/protobuf/util/json_util.h>
 
+#include "contracts/calibration.h"
 #include "contracts/common.h"
 #include "contracts/governance.h"
 #include "contracts/sec_data_access.h"
@@ -26,6 +27,7 @@ Status RegisterBuiltinContracts(Registry& registry) {
     MC_RETURN_IF_ERROR(registry.Register(std::make_unique<GovernanceContract>()));
     MC_RETURN_IF_ERROR(registry.Register(std::make_unique<ValidityContract>()));
     MC_RETURN_IF_ERROR(registry.Register(std::make_unique<SecDataAccessContract>()));
+    MC_RETURN_IF_ERROR(registry.Register(std::make_unique<CalibrationContract>()));
     return Status::Ok();
 }
 
@@ -102,6 +104,11 @@ Status ApplyContractsGenesis(const v1::ContractsGenesis& g, StateView& state) {
         v1::GovernanceAction a;
         *a.mutable_upsert_institution() = g.institutions(i);
         MC_RETURN_IF_ERROR(apply("institutions[" + std::to_string(i) + "]", a));
+    }
+    if (g.has_calibration()) {
+        v1::GovernanceAction a;
+        *a.mutable_set_calibration_settings() = g.calibration();
+        MC_RETURN_IF_ERROR(apply("calibration", a));
     }
     for (int i = 0; i < g.access_policies_size(); ++i) {
         const auto& p = g.access_policies(i);

@@ -5,6 +5,7 @@
 #include <set>
 #include <vector>
 
+#include "contracts/calibration.h"
 #include "contracts/common.h"
 #include "contracts/governance.h"
 #include "contracts/records.h"
@@ -378,6 +379,7 @@ Status ValidityContract::Call(const CallContext& ctx, std::string_view method, B
         stored.set_tx_hash(ToString(ToBytes(ctx.tx_hash)));
         stored.set_batch_id(submission.batch_id());
         WriteProto(state, state_key, stored);
+        MC_RETURN_IF_ERROR(IndexStoredRecord(state, sub.type(), *fields, ctx.height));
     }
     result.set_signature_error(set_error);
     result.set_valid_count(valid_count);
