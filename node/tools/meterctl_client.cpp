@@ -170,6 +170,9 @@ int RunGetBlock(const Flags& flags) {
 int RunLoad(const Flags& flags) {
     auto count = flags.Number("count", 1000, 1, 10000000);
     if (!count.ok()) return Fail("load", count.status());
+    // --rate R paces the sends at R tx/s (0: as fast as the node answers).
+    auto rate = flags.Number("rate", 0, 0, 1000000);
+    if (!rate.ok()) return Fail("load", rate.status());
     client::Client c(NodeAddress(flags));
     auto st = c.GetStatus();
     if (!st.ok()) return Fail("load", st.status());
@@ -177,6 +180,10 @@ int RunLoad(const Flags& flags) {
     const auto start = std::chrono::steady_clock::now();
     std::vector<Hash256> hashes;
     for (uint64_t i = 1; i <= *count; ++i) {
+        if (*rate > 0) {
+            std::this_thread::sleep_until(
+                start + std::chrono::microseconds((i - 1) * 1000000 / *rate));
+        }
         auto tx = client::MakeStatePut(signer, st->chain_id(), i, "load/" + std::to_string(i),
                                        AsBytes("value " + std::to_string(i)));
         auto hash = c.Submit(tx);
