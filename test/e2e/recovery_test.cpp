@@ -103,7 +103,7 @@ TEST_CASE("a backup back after a long absence under load signs commit certificat
     cluster.Kill(backup);
     // Long enough for hundreds of blocks under load; the cluster goes on without it.
     const uint64_t before = cluster.client(others[0]).GetStatus()->height();
-    REQUIRE(cluster.WaitHeight(before + 150, In(60s), others));
+    REQUIRE(cluster.WaitHeight(before + 500, In(90s), others));
     cluster.Start(backup);
     REQUIRE(cluster.WaitUp(backup, In(30s)));
     const uint64_t tip = cluster.client(others[0]).GetStatus()->height();
