@@ -149,6 +149,9 @@ public:
     // InFlightTxHashes() at most, without building it).
     size_t InFlightTxCount() const;
     const Counters& counters() const { return m_counters; }
+    // The highest committed height a peer reported (0 when none did): how far behind this
+    // replica is, for readiness probes.
+    uint64_t ahead_height() const { return m_ahead_height; }
 
 private:
     struct Slot {

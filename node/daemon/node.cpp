@@ -17,6 +17,7 @@
 #include "node/daemon/client_service.h"
 #include "node/daemon/genesis.h"
 #include "node/daemon/proposal_policy.h"
+#include "node/gateway/gateway.h"
 
 namespace meterchain::node {
 namespace {
@@ -164,6 +165,14 @@ Result<std::unique_ptr<Node>> Node::Create(const v1::NodeConfig& config) {
         [node](const Hash256& hash) { return node->InMempool(hash); });
     if (!delivery.ok()) return delivery.status();
     n->m_delivery = std::move(*delivery);
+    n->m_metrics = std::make_unique<metrics::Registry>();
+    n->RegisterMetrics();
+    if (!config.gateway().listen().empty()) {
+        auto gw = gateway::Gateway::Create(config, *n->m_store, *n->m_metrics,
+                                           [node] { return node->ReadinessNow(); });
+        if (!gw.ok()) return gw.status();
+        n->m_gateway = std::move(*gw);
+    }
     MC_LOG(kInfo, "node", "opened")("name", config.name())("index", n->m_self)(
         "height", tip.height)("view", n->m_core->view())("validators", n->m_validators.size())(
         "genesis", ToHex(genesis->block.Hash()).substr(0, 16));
@@ -229,6 +238,7 @@ Status Node::Start() {
         m_io.run();
     });
     m_delivery->Start();  // [contracts]
+    if (m_gateway) MC_RETURN_IF_ERROR(m_gateway->Start());
     MC_LOG(kInfo, "node", "started")("name", cfg.name())("peers", cfg.peer_listen())(
         "clients", cfg.client_listen());
     return Status::Ok();
@@ -242,6 +252,7 @@ void Node::Wait() {
 void Node::Stop() {
     if (m_stop_called.exchange(true)) return;
     MC_LOG(kInfo, "node", "stopping")("name", m_config.name());
+    if (m_gateway) m_gateway->Stop();
     HandOver();
     m_stopping.store(true);
     if (m_delivery) m_delivery->Stop();  // [contracts] may wait in Submit: before the pools stop
@@ -611,6 +622,13 @@ void Node::ApplyCommitted(const chain::Block& block) {
         std::abort();  // the certificate says it is final; storage or state is broken
     }
     m_mempool->RemoveCommitted(block.transactions);
+    m_committed_blocks->Add();
+    m_committed_txs->Add(block.transactions.size());
+    // Proposal (the primary's timestamp) to commit on this node.
+    const uint64_t now_ms = WallMs();
+    m_round_latency->Observe(
+        static_cast<double>(now_ms > block.header.timestamp_ms ? now_ms - block.header.timestamp_ms : 0) /
+        1000.0);
     size_t failed = 0;
     for (const auto& r : *receipts) failed += r.code != 0 ? 1 : 0;
     MC_LOG(kInfo, "consensus", "committed block")("height", block.header.height)(
@@ -623,6 +641,7 @@ void Node::ApplyCommitted(const chain::Block& block) {
     }
     m_height_cv.notify_all();
     if (m_delivery) m_delivery->OnCommitted();  // [contracts] wakes owner-side delivery
+    if (m_gateway) m_gateway->OnCommitted(block);
 }
 
 void Node::Serve(const consensus::ServeRequest& request) {
@@ -657,6 +676,8 @@ void Node::PublishSnapshot() {
         m_is_primary.store(m_snapshot.primary == m_self && !m_snapshot.in_view_change);
         if (!m_snapshot.in_view_change) lead = static_cast<uint32_t>(m_snapshot.primary);
     }
+    m_view_changes.store(m_core->counters().view_changes, std::memory_order_relaxed);
+    m_ahead_height.store(m_core->ahead_height(), std::memory_order_relaxed);
     m_snapshot_cv.notify_all();
     // Gossip hurries only to the validator that proposes next (see PeerTransport::SetTxLead);
     // while the view changes, nobody knows who that is, so it hurries to everyone. Outside

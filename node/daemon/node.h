@@ -39,12 +39,18 @@
 #include "node/executor/executor.h"
 #include "node/mempool/mempool.h"
 #include "node/mempool/verified_cache.h"
+#include "node/metrics/metrics.h"
 #include "node/net/peer_transport.h"
 #include "node/storage/chain_store.h"
 #include "proto/config.pb.h"
 
 namespace grpc {
 class Server;
+}
+
+namespace meterchain::gateway {
+class Gateway;
+struct Readiness;
 }
 
 namespace meterchain::node {
@@ -103,6 +109,10 @@ public:
     uint64_t peer_frames_sent() const;
     uint64_t peer_frames_received() const;
     bool stopping() const { return m_stopping.load(); }
+    // The node's metrics (rendered by the gateway's /metrics). Any thread.
+    metrics::Registry& metrics() { return *m_metrics; }
+    // The HTTP gateway's port (0 when it is off or not started).
+    uint16_t gateway_port() const;
 
 private:
     Node() = default;
@@ -132,6 +142,10 @@ private:
     void PostPropose();
     // Size limit, signature (once per node) and chain id; the body on success.
     Result<chain::TxBody> CheckTransaction(const chain::Transaction& tx, const Hash256& hash);
+    // Registers the node's metrics in m_metrics (Create; node_metrics.cpp).
+    void RegisterMetrics();
+    // What /readyz reports (any thread; node_metrics.cpp).
+    gateway::Readiness ReadinessNow() const;
 
     v1::NodeConfig m_config;
     chain::ValidatorSet m_validators;
@@ -178,8 +192,18 @@ private:
     std::mutex m_stop_mutex;
     std::condition_variable m_stop_cv;
     bool m_stopped = false;  // guarded by m_stop_mutex
+    // Metrics: the registry, what the consensus thread updates, and what it publishes for
+    // callbacks that other threads read.
+    std::unique_ptr<metrics::Registry> m_metrics;
+    metrics::Counter* m_committed_txs = nullptr;
+    metrics::Counter* m_committed_blocks = nullptr;
+    metrics::Histogram* m_round_latency = nullptr;
+    std::atomic<uint64_t> m_view_changes{0};  // copied from the core by PublishSnapshot
+    std::atomic<uint64_t> m_ahead_height{0};  // copied from the core by PublishSnapshot
     // [contracts] Last member, so it is destroyed (its worker joined) before anything it uses.
     std::unique_ptr<Delivery> m_delivery;
+    // The HTTP gateway (null when off); after m_delivery so that it is destroyed first.
+    std::unique_ptr<gateway::Gateway> m_gateway;
 };
 
 }  // namespace meterchain::node
