@@ -154,7 +154,6 @@ TEST_CASE("a validator with an empty data dir catches up hundreds of blocks of a
 
     cluster.Start(3);  // the cluster is idle: nothing but its own requests tells it the tip
     REQUIRE(cluster.WaitUp(3, In(30s)));
-    // At the old pace (8 blocks per 1.2 s probe) this took about a minute.
     const bool synced = cluster.WaitHeight(tip, In(20s), {3});
     INFO(cluster.Problems());
     REQUIRE(synced);
