@@ -59,8 +59,9 @@ const std::vector<Command>& Commands() {
           {"height", "H", "block height; default the latest"}},
          RunGetBlock},
         {"load",
-         "submit N signed transactions from a fresh key and wait for all of them",
-         {{"node", "ADDR", "client address of the node; default 127.0.0.1:7701"},
+         "submit N signed transactions from a fresh key and wait for all of them; a failed "
+         "submission or wait is retried on the next node",
+         {{"node", "ADDR[,ADDR...]", "client addresses of nodes; default 127.0.0.1:7701"},
           {"count", "N", "number of transactions; default 1000"}},
          RunLoad},
         {"demo",
