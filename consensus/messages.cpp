@@ -44,6 +44,7 @@ const char* MessageName(const Message& m) {
                           [](const NewView&) { return "NEW-VIEW"; },
                           [](const BlockRequest&) { return "BLOCK-REQUEST"; },
                           [](const BlockResponse&) { return "BLOCK-RESPONSE"; },
+                          [](const NewViewRelay&) { return "NEW-VIEW-RELAY"; },
                       },
                       m);
 }
@@ -108,6 +109,7 @@ Bytes SigningBytes(const std::string& chain_id, const BlockRequest& m) {
 void SignMessage(const std::string& chain_id, const crypto::Signer& signer, Message& m) {
     std::visit(Overloaded{
                    [](BlockResponse&) {},
+                   [](NewViewRelay&) {},
                    [&](auto& x) { x.signature = signer.Sign(SigningBytes(chain_id, x)); },
                },
                m);
@@ -117,6 +119,12 @@ bool VerifyMessage(const std::string& chain_id, const chain::ValidatorSet& valid
                    const crypto::Verifier& verifier, const Message& m) {
     return std::visit(Overloaded{
                           [](const BlockResponse&) { return true; },
+                          [&](const NewViewRelay& r) {
+                              const NewView& nv = r.new_view;
+                              return r.from < validators.size() && nv.from < validators.size() &&
+                                     verifier.Verify(validators.at(nv.from).public_key,
+                                                     SigningBytes(chain_id, nv), nv.signature);
+                          },
                           [&](const auto& x) {
                               if (x.from >= validators.size()) return false;
                               return verifier.Verify(validators.at(x.from).public_key,

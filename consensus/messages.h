@@ -82,6 +82,16 @@ struct NewView {
     Bytes signature;
 };
 
+// A NEW-VIEW handed on by a replica of its view (`from`) to one that missed it. The peer
+// transport accepts only frames whose sender is the stream's peer, so a replica cannot send
+// the primary's message as it is; it wraps it. Not signed itself: the stream authenticates the
+// relaying peer, and the NEW-VIEW inside keeps the primary's signature and those of its view
+// changes, all checked as if it came from the primary (VerifyMessage checks the primary's).
+struct NewViewRelay {
+    NewView new_view;
+    uint32_t from = 0;
+};
+
 // Asks a peer for committed blocks [from_height, to_height].
 struct BlockRequest {
     uint64_t from_height = 0;
@@ -91,13 +101,16 @@ struct BlockRequest {
 };
 
 // Committed blocks with their certificates, in height order. Not signed (self-certifying).
+// `tip_height` is the sender's committed height when it answered: the requester keeps fetching
+// up to it (a claim only, like a checkpoint's height; the blocks themselves are checked).
 struct BlockResponse {
     std::vector<chain::Block> blocks;
     uint32_t from = 0;
+    uint64_t tip_height = 0;
 };
 
-using Message =
-    std::variant<PrePrepare, Vote, Checkpoint, ViewChange, NewView, BlockRequest, BlockResponse>;
+using Message = std::variant<PrePrepare, Vote, Checkpoint, ViewChange, NewView, BlockRequest,
+                             BlockResponse, NewViewRelay>;
 
 uint32_t Sender(const Message& m);
 const char* MessageName(const Message& m);
@@ -118,7 +131,8 @@ Bytes PrepareVoteBytes(const std::string& chain_id, uint64_t view, uint64_t heig
 // Signs `m` in place (sets m.signature); `m.from` must already be set.
 void SignMessage(const std::string& chain_id, const crypto::Signer& signer, Message& m);
 // True when m's signature verifies against the validator it claims to come from.
-// BlockResponse always passes (its blocks are checked one by one).
+// BlockResponse always passes (its blocks are checked one by one); a NewViewRelay passes when
+// the NEW-VIEW inside verifies against its primary's key.
 bool VerifyMessage(const std::string& chain_id, const chain::ValidatorSet& validators,
                    const crypto::Verifier& verifier, const Message& m);
 

@@ -69,6 +69,7 @@ void Core::Step(const Message& message) {
                    [this](const NewView& m) { OnNewView(m); },
                    [this](const BlockRequest& m) { OnBlockRequest(m); },
                    [this](const BlockResponse& m) { OnBlockResponse(m); },
+                   [this](const NewViewRelay& m) { OnNewViewRelay(m); },
                },
                message);
 }
@@ -188,7 +189,21 @@ bool Core::CanPropose() const {
     if (m_in_view_change || Primary(m_view) != m_opt.self || !m_waiting.empty()) return false;
     if (m_view_has_base && (!m_has_committed || m_committed_height < m_view_base)) return false;
     const uint64_t h = NextHeight();
-    return InWindow(h) && h - FirstUncommitted() < m_opt.max_in_flight && ParentHash(h);
+    if (!InWindow(h) || h - FirstUncommitted() >= m_opt.max_in_flight || !ParentHash(h)) {
+        return false;
+    }
+    // Restarted after proposing at h in this view: that block is gone with the memory, and
+    // another one would contradict the vote its PRE-PREPARE was. Only a view change helps.
+    auto slot = m_slots.find(h);
+    return slot == m_slots.end() || !slot->second.lock_digest || slot->second.lock_view != m_view;
+}
+
+bool Core::HandOver() {
+    if (m_in_view_change || Primary(m_view) != m_opt.self || m_opt.validators.size() == 1) {
+        return false;
+    }
+    StartViewChange(m_view + 1);
+    return true;
 }
 
 Status Core::Propose(std::vector<chain::Transaction> txs, uint64_t timestamp_ms) {

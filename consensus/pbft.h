@@ -48,6 +48,9 @@ struct Options {
     uint32_t retransmit_ticks = 10;     // resend own votes of stalled heights
     uint32_t fetch_retry_ticks = 8;     // resend an unanswered block request
     uint64_t max_blocks_per_request = 64;
+    // A replica behind the others keeps this many block requests outstanding (to one peer),
+    // so that fetching runs at the speed of the link and the disk, not of round trips.
+    uint32_t fetch_pipeline = 4;
     // When the chain starts from a genesis block every node creates locally (height 0, no
     // certificate), its hash; consensus then starts at height 1.
     std::optional<Hash256> genesis_hash;
@@ -113,7 +116,9 @@ public:
     void Step(const Message& message);
     void Tick();
 
-    // True when this node is the primary of an active view and may propose the next height.
+    // True when this node is the primary of an active view and may propose the next height
+    // (not when it voted, before a restart, for another block at that height in this view:
+    // proposing a second one would be equivocation; the view change replaces it).
     bool CanPropose() const;
     // Proposes a block of `txs` at the next height. The caller excludes InFlightTxHashes().
     // Errors: kFailedPrecondition when !CanPropose(); the application's error when the batch
@@ -121,6 +126,12 @@ public:
     Status Propose(std::vector<chain::Transaction> txs, uint64_t timestamp_ms);
     // The node has transactions waiting; a primary that proposes nothing is then replaced.
     void SetPendingWork(bool pending) { m_pending_work = pending; }
+    // The node is stopping. When it is the primary of an active view, it asks for the next
+    // view at once: the others follow a VIEW-CHANGE from the primary of their view without
+    // waiting for their timers (a primary gives up its own view only when it leaves), so the
+    // next primary takes over within a round trip instead of after a view-change timeout.
+    // Returns true when it did (the caller should let the Ready's messages go out).
+    bool HandOver();
 
     Ready TakeReady();
     bool HasReady() const { return !m_ready.empty(); }
@@ -138,6 +149,9 @@ public:
     // InFlightTxHashes() at most, without building it).
     size_t InFlightTxCount() const;
     const Counters& counters() const { return m_counters; }
+    // The highest committed height a peer reported (0 when none did): how far behind this
+    // replica is, for readiness probes.
+    uint64_t ahead_height() const { return m_ahead_height; }
 
 private:
     struct Slot {
@@ -184,6 +198,7 @@ private:
     void OnCheckpoint(const Checkpoint& m);
     void OnViewChange(const ViewChange& m);
     void OnNewView(const NewView& m);
+    void OnNewViewRelay(const NewViewRelay& m) { OnNewView(m.new_view); }
     void OnBlockRequest(const BlockRequest& m);
     void OnBlockResponse(const BlockResponse& m);
 
@@ -210,6 +225,9 @@ private:
     // `urgent`: fetch now; otherwise give the normal protocol fetch_retry_ticks to catch up.
     void NoteAhead(uint64_t height, uint32_t peer, bool urgent = true);
     void MaybeFetch();
+    // Keeps fetch_pipeline requests of max_blocks_per_request heights outstanding at
+    // m_fetch_peer, up to m_ahead_height.
+    void RequestMore();
     // Asks the next peer in turn for the blocks above the committed tip (see Tick).
     void ProbeAhead();
     // How often a replica that hears of no newer height asks on its own (see Tick).
@@ -230,6 +248,7 @@ private:
     void Persist(std::string key, std::optional<Bytes> value, bool lazy = false);
     void PersistView();
     void PersistSlot(uint64_t height, const Slot& s);
+    void PersistNewView(const NewView& nv);
     static std::string SlotKey(uint64_t height);
     void Restore(const std::map<std::string, Bytes>& durable);
 
@@ -269,6 +288,10 @@ private:
     bool m_fetching = false;
     uint32_t m_fetch_ticks = 0;
     uint32_t m_fetch_attempt = 0;
+    bool m_fetch_sent = false;  // the running fetch has asked m_fetch_peer (not only armed)
+    uint32_t m_fetch_peer = 0;
+    uint64_t m_fetch_next = 0;  // the lowest height the running fetch has not asked for
+    uint64_t m_fetch_gap_from = UINT64_MAX;  // where a cut-short answer was last asked again
     uint32_t m_probe_rotation = 0;
     uint32_t m_idle_ticks = 0;  // consecutive ticks without work (see Tick)
 

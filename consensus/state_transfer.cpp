@@ -49,20 +49,40 @@ void Core::MaybeFetch() {
     const uint64_t first = FirstUncommitted();
     if (m_ahead_height < first) {
         m_fetching = false;
+        m_fetch_sent = false;
         m_fetch_attempt = 0;
         return;
     }
-    if (m_fetching && m_fetch_ticks < m_opt.fetch_retry_ticks) return;
-    // Ask the peer that showed it is ahead first, then rotate through the others.
+    if (m_fetching && m_fetch_ticks < m_opt.fetch_retry_ticks) {
+        if (m_fetch_sent) RequestMore();  // running: keep the pipeline full
+        return;                           // armed only: give the normal protocol its chance
+    }
+    // Start, or nothing arrived for fetch_retry_ticks: ask the peer that showed it is ahead
+    // first, then rotate through the others, from the committed tip again.
     const uint32_t n = static_cast<uint32_t>(m_opt.validators.size());
     if (n == 1) return;
     uint32_t peer = (m_ahead_peer + m_fetch_attempt) % n;
     if (peer == m_opt.self) peer = (peer + 1) % n;
-    const uint64_t last = std::min(m_ahead_height, first + m_opt.max_blocks_per_request - 1);
-    Send(static_cast<int32_t>(peer), BlockRequest{first, last, m_opt.self, {}});
     m_fetching = true;
+    m_fetch_sent = true;
+    m_fetch_peer = peer;
+    m_fetch_next = first;
     m_fetch_ticks = 0;
     ++m_fetch_attempt;
+    RequestMore();
+}
+
+void Core::RequestMore() {
+    const uint64_t first = FirstUncommitted();
+    const uint64_t per = std::max<uint64_t>(1, m_opt.max_blocks_per_request);
+    const uint64_t limit =
+        std::min(m_ahead_height, first + per * std::max<uint32_t>(1, m_opt.fetch_pipeline) - 1);
+    m_fetch_next = std::max(m_fetch_next, first);
+    while (m_fetch_next <= limit) {
+        const uint64_t last = std::min(limit, m_fetch_next + per - 1);
+        Send(static_cast<int32_t>(m_fetch_peer), BlockRequest{m_fetch_next, last, m_opt.self, {}});
+        m_fetch_next = last + 1;
+    }
 }
 
 void Core::ProbeAhead() {
@@ -85,10 +105,14 @@ void Core::OnBlockRequest(const BlockRequest& m) {
 
 void Core::OnBlockResponse(const BlockResponse& m) {
     bool progressed = false;
+    bool gap = false;
     for (const auto& block : m.blocks) {
         const uint64_t h = block.header.height;
         if (h < FirstUncommitted()) continue;
-        if (h > FirstUncommitted()) break;
+        if (h > FirstUncommitted()) {
+            gap = true;  // an earlier answer was cut short (see below)
+            break;
+        }
         const Hash256 parent = m_has_committed ? m_committed_header.Hash() : Hash256{};
         if (block.header.chain_id != m_opt.chain_id || block.header.prev_hash != parent ||
             !chain::CheckBlockIntegrity(block).ok() ||
@@ -117,10 +141,29 @@ void Core::OnBlockResponse(const BlockResponse& m) {
         CommitBlock(block);
         progressed = true;
     }
-    if (progressed) {
-        m_fetching = false;
-        m_fetch_attempt = 0;
+    // The sender has committed up to tip_height: keep fetching until caught up, whatever the
+    // cluster does meanwhile (an idle one would tell this replica nothing).
+    if (m.from != m_opt.self && m.from < m_opt.validators.size()) {
+        NoteAhead(m.tip_height, m.from, /*urgent=*/false);
+    }
+    if (gap && m_fetch_sent && m.from == m_fetch_peer && m_fetch_gap_from != FirstUncommitted()) {
+        // A peer answers a request with fewer blocks than asked when they are large: ask again
+        // from the first missing height rather than wait for the retry timer (once per
+        // height: the answers still on their way show the same gap).
+        m_fetch_gap_from = FirstUncommitted();
+        m_fetch_next = m_fetch_gap_from;
+    }
+    if (progressed || gap) {
+        m_fetch_ticks = 0;  // the peer answers: no retry yet
+        if (progressed) m_fetch_attempt = 0;
+        if (!m_fetch_sent && m_ahead_height >= FirstUncommitted()) {
+            m_fetch_sent = true;
+            m_fetch_peer = m.from;
+            m_fetch_next = FirstUncommitted();
+        }
         MaybeFetch();
+    }
+    if (progressed) {
         TryAcceptWaiting();
         // Heights above may now have their parent and enough votes.
         std::vector<uint64_t> heights;

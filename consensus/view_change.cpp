@@ -83,13 +83,26 @@ void Core::OnViewChange(const ViewChange& m) {
              std::min(m_committed_height, peer_next + m_opt.max_blocks_per_request - 1)});
     }
     if (m.new_view < m_view || (m.new_view == m_view && !m_in_view_change)) {
-        // The sender is behind: hand it the NEW-VIEW that installed the current view.
+        // The sender is behind: hand it the NEW-VIEW that installed the current view. A
+        // replica other than the primary wraps it: peers accept a message only from its own
+        // sender, and the NEW-VIEW inside keeps the primary's signature.
         if (!m_in_view_change && m_last_new_view && m_last_new_view->view == m_view) {
-            m_ready.messages.push_back({static_cast<int32_t>(m.from), *m_last_new_view});
+            const auto to = static_cast<int32_t>(m.from);
+            if (m_last_new_view->from == m_opt.self) {
+                m_ready.messages.push_back({to, *m_last_new_view});
+            } else {
+                m_ready.messages.push_back({to, NewViewRelay{*m_last_new_view, m_opt.self}});
+            }
         }
         return;
     }
     m_view_changes[m.new_view][m.from] = m;
+    // The primary of this view asks for the next one: it is leaving (HandOver). Follow at
+    // once. A faulty primary gains nothing by it: it could stall its own view anyway.
+    if (!m_in_view_change && m.from == Primary(m_view) && m.new_view == m_view + 1) {
+        StartViewChange(m.new_view);
+        return;
+    }
     MaybeJoinHigherView();
     MaybeSendNewView();
 }
@@ -190,6 +203,7 @@ void Core::InstallNewView(const NewView& nv) {
     m_ticks = 0;
     m_last_new_view = nv;
     PersistView();
+    PersistNewView(nv);
     for (auto& [h, slot] : m_slots) ResetSlotForNewView(slot);
     m_waiting.clear();
     m_view_changes.erase(m_view_changes.begin(), m_view_changes.upper_bound(m_view));

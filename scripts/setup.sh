@@ -13,7 +13,7 @@ packages=(
   build-essential cmake ninja-build pkg-config
   libboost-dev libleveldb-dev libsnappy-dev libssl-dev openssl
   libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
-  catch2 procps
+  catch2 procps python3-prometheus-client
 )
 
 say() { printf '[setup] %s\n' "$*"; }
@@ -24,6 +24,11 @@ for p in "${packages[@]}"; do
     missing+=("$p")
   fi
 done
+
+# The interop test's client (test/interop) runs on Node.js: Debian's nodejs and npm, installed
+# only when no node or npm is on PATH (one installed some other way is kept).
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
 
 if ((${#missing[@]})); then
   say "installing missing packages: ${missing[*]}"

@@ -13,6 +13,7 @@
 
 #include "node/base/bytes.h"
 #include "node/config/files.h"
+#include "node/config/gateway_config.h"
 
 namespace meterchain::config {
 namespace {
@@ -167,6 +168,7 @@ void ApplyDefaults(v1::NodeConfig& config) {
     m.set_verify_threads(set_default(m.verify_threads(), cores));
     if (config.log_level().empty()) config.set_log_level(std::string(kDefaultLogLevel));
     if (config.sm2_id().empty()) config.set_sm2_id(std::string(crypto::kDefaultSm2Id));
+    ApplyGatewayDefaults(config);
 }
 
 Status ValidateNodeConfig(const v1::NodeConfig& config, const std::string& label) {
@@ -229,6 +231,7 @@ Status ValidateNodeConfig(const v1::NodeConfig& config, const std::string& label
     if (config.sm2_id().size() > kMaxSm2IdBytes) {
         return error("sm2_id", "longer than " + std::to_string(kMaxSm2IdBytes) + " bytes");
     }
+    MC_RETURN_IF_ERROR(ValidateGatewayConfig(config, label));
     return Status::Ok();
 }
 
@@ -258,6 +261,7 @@ Result<v1::NodeConfig> LoadNodeConfig(const std::string& path) {
     Resolve(config.mutable_tls()->mutable_ca_file(), base);
     Resolve(config.mutable_tls()->mutable_cert_file(), base);
     Resolve(config.mutable_tls()->mutable_key_file(), base);
+    Resolve(config.mutable_gateway()->mutable_client_ca_file(), base);
 
     MC_RETURN_IF_ERROR(ValidateNodeConfig(config, path));
     return config;

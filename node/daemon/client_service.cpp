@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "node/base/codec.h"
+#include "node/base/rpc_code.h"
 #include "node/base/thread_name.h"
 #include "node/chain/merkle.h"
 #include "node/chain/proto_adapter.h"
@@ -16,28 +17,10 @@ namespace {
 constexpr uint32_t kDefaultWaitMs = 10000;
 constexpr uint32_t kMaxWaitMs = 60000;
 
+// The one numbering of the client API: the gRPC code of RpcCode (node/base/status.h).
 grpc::Status ToGrpc(const Status& s) {
-    using grpc::StatusCode;
-    StatusCode code = StatusCode::INTERNAL;
-    switch (s.code()) {
-        case meterchain::StatusCode::kOk: return grpc::Status::OK;
-        case meterchain::StatusCode::kInvalidArgument: code = StatusCode::INVALID_ARGUMENT; break;
-        case meterchain::StatusCode::kNotFound: code = StatusCode::NOT_FOUND; break;
-        case meterchain::StatusCode::kAlreadyExists: code = StatusCode::ALREADY_EXISTS; break;
-        case meterchain::StatusCode::kUnauthenticated: code = StatusCode::UNAUTHENTICATED; break;
-        case meterchain::StatusCode::kPermissionDenied:
-            code = StatusCode::PERMISSION_DENIED;
-            break;
-        case meterchain::StatusCode::kResourceExhausted:
-            code = StatusCode::RESOURCE_EXHAUSTED;
-            break;
-        case meterchain::StatusCode::kFailedPrecondition:
-            code = StatusCode::FAILED_PRECONDITION;
-            break;
-        case meterchain::StatusCode::kLocked: code = StatusCode::UNAVAILABLE; break;
-        default: code = StatusCode::INTERNAL; break;
-    }
-    return grpc::Status(code, s.message());
+    if (s.ok()) return grpc::Status::OK;
+    return grpc::Status(static_cast<grpc::StatusCode>(RpcCode(s.code())), s.message());
 }
 
 std::optional<Hash256> HashArg(const std::string& bytes) { return HashFromBytes(AsBytes(bytes)); }
@@ -48,7 +31,9 @@ void FillStatus(const Node& node, const Hash256& hash, v1::TxStatus* out) {
     if (loc.ok()) {
         out->set_height(loc->height);
         out->set_index(loc->index);
-        out->set_code(loc->receipt.code);
+        // Receipts store the executor's StatusCode; clients get the gRPC numbering of
+        // SubmitResult.code and of refused calls.
+        out->set_code(RpcCode(static_cast<StatusCode>(loc->receipt.code)));
         out->set_reason(loc->receipt.message);
         out->set_state(loc->receipt.code == 0 ? v1::TxStatus::COMMITTED : v1::TxStatus::FAILED);
         auto block = node.store().GetBlock(loc->height);

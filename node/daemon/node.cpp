@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <boost/asio/post.hpp>
 #include <filesystem>
+#include <future>
+#include <optional>
 #include <thread>
 
 #include "node/base/log.h"
@@ -15,13 +17,22 @@
 #include "node/daemon/client_service.h"
 #include "node/daemon/genesis.h"
 #include "node/daemon/proposal_policy.h"
+#include "node/gateway/gateway.h"
 
 namespace meterchain::node {
 namespace {
 
 constexpr std::string_view kDurablePrefix = "c/";
 constexpr size_t kMaxBatchBytes = 16u << 20;
-constexpr uint64_t kMaxBlocksPerResponse = 8;
+// A BLOCK-RESPONSE carries at most this many blocks and, beyond its first block, this many
+// bytes of transactions (a behind replica asks for several ranges at once: see
+// consensus::Options::fetch_pipeline).
+constexpr uint64_t kMaxBlocksPerResponse = 64;
+constexpr size_t kMaxResponseBytes = 8u << 20;
+// How long a stopping primary waits for the next one to take over (HandOver).
+constexpr std::chrono::milliseconds kHandOverWait{1000};
+// The "own proposal refused" warning is logged at most this often.
+constexpr std::chrono::seconds kRefusalLogInterval{10};
 // Gossiped transactions are verified in chunks of this many (one pool job each)...
 constexpr size_t kGossipChunk = 16;
 // ...except a frame of at most this many arriving while none wait (see OnPeerTxs).
@@ -154,6 +165,14 @@ Result<std::unique_ptr<Node>> Node::Create(const v1::NodeConfig& config) {
         [node](const Hash256& hash) { return node->InMempool(hash); });
     if (!delivery.ok()) return delivery.status();
     n->m_delivery = std::move(*delivery);
+    n->m_metrics = std::make_unique<metrics::Registry>();
+    n->RegisterMetrics();
+    if (!config.gateway().listen().empty()) {
+        auto gw = gateway::Gateway::Create(config, *n->m_store, *n->m_metrics,
+                                           [node] { return node->ReadinessNow(); });
+        if (!gw.ok()) return gw.status();
+        n->m_gateway = std::move(*gw);
+    }
     MC_LOG(kInfo, "node", "opened")("name", config.name())("index", n->m_self)(
         "height", tip.height)("view", n->m_core->view())("validators", n->m_validators.size())(
         "genesis", ToHex(genesis->block.Hash()).substr(0, 16));
@@ -219,6 +238,7 @@ Status Node::Start() {
         m_io.run();
     });
     m_delivery->Start();  // [contracts]
+    if (m_gateway) MC_RETURN_IF_ERROR(m_gateway->Start());
     MC_LOG(kInfo, "node", "started")("name", cfg.name())("peers", cfg.peer_listen())(
         "clients", cfg.client_listen());
     return Status::Ok();
@@ -230,13 +250,21 @@ void Node::Wait() {
 }
 
 void Node::Stop() {
-    if (m_stopping.exchange(true)) return;
+    if (m_stop_called.exchange(true)) return;
     MC_LOG(kInfo, "node", "stopping")("name", m_config.name());
+    if (m_gateway) m_gateway->Stop();
+    HandOver();
+    m_stopping.store(true);
     if (m_delivery) m_delivery->Stop();  // [contracts] may wait in Submit: before the pools stop
+    {
+        // Wakes the clients' waits (WaitForHeight checks m_stopping) before the server waits
+        // for their calls to end; the other way round it waited out its whole deadline.
+        std::lock_guard lock(m_height_mutex);
+    }
+    m_height_cv.notify_all();
     if (m_client_server) {
         m_client_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
     }
-    m_height_cv.notify_all();
     if (m_transport) m_transport->Stop();
     m_io.stop();
     if (m_consensus_thread.joinable()) m_consensus_thread.join();
@@ -248,6 +276,28 @@ void Node::Stop() {
     }
     m_stop_cv.notify_all();
     MC_LOG(kInfo, "node", "stopped")("name", m_config.name());
+}
+
+void Node::HandOver() {
+    if (!m_consensus_thread.joinable() || m_validators.size() == 1) return;
+    auto started = std::make_shared<std::promise<std::optional<uint64_t>>>();
+    auto result = started->get_future();
+    boost::asio::post(m_io, [this, started] {
+        const bool leaving = m_core->HandOver();
+        Drain();
+        started->set_value(leaving ? std::optional<uint64_t>(m_core->view()) : std::nullopt);
+    });
+    const auto deadline = std::chrono::steady_clock::now() + kHandOverWait;
+    if (result.wait_until(deadline) != std::future_status::ready) return;
+    const auto view = result.get();
+    if (!view) return;
+    MC_LOG(kInfo, "consensus", "primary leaving: asked for the next view")("view", *view);
+    std::unique_lock lock(m_snapshot_mutex);
+    const bool done = m_snapshot_cv.wait_until(lock, deadline, [&] {
+        return m_snapshot.view >= *view && !m_snapshot.in_view_change;
+    });
+    MC_LOG(kInfo, "consensus", done ? "handed over" : "hand-over not confirmed in time")(
+        "view", m_snapshot.view)("primary", m_snapshot.primary);
 }
 
 Result<chain::TxBody> Node::CheckTransaction(const chain::Transaction& tx, const Hash256& hash) {
@@ -496,9 +546,16 @@ void Node::MaybePropose() {
         // Only a transaction whose nonce was committed meanwhile (in another block) can make
         // an admitted batch invalid; drop those. Anything else is retried on the next tick,
         // and if this primary keeps failing, the view change replaces it: a transaction is
-        // never dropped on a guess.
-        MC_LOG(kWarn, "node", "proposal refused by the executor")("txs", count)(
-            "reason", s.message());
+        // never dropped on a guess. Retried on every tick, so the warning is rate-limited.
+        ++m_refusals_unlogged;
+        if (now - m_last_refusal_log >= kRefusalLogInterval) {
+            m_last_refusal_log = now;
+            MC_LOG(kWarn, "node",
+                   "own proposal refused; the batch is retried, and a primary that keeps "
+                   "failing is replaced by a view change")("txs", count)("reason", s.message())(
+                "refusals_since_last_log", m_refusals_unlogged);
+            m_refusals_unlogged = 0;
+        }
         auto retry = m_mempool->Batch(cc.max_block_txs(), kMaxBatchBytes, in_flight);
         std::vector<chain::Transaction> stale;
         for (const auto& tx : retry) {
@@ -565,6 +622,13 @@ void Node::ApplyCommitted(const chain::Block& block) {
         std::abort();  // the certificate says it is final; storage or state is broken
     }
     m_mempool->RemoveCommitted(block.transactions);
+    m_committed_blocks->Add();
+    m_committed_txs->Add(block.transactions.size());
+    // Proposal (the primary's timestamp) to commit on this node.
+    const uint64_t now_ms = WallMs();
+    m_round_latency->Observe(
+        static_cast<double>(now_ms > block.header.timestamp_ms ? now_ms - block.header.timestamp_ms : 0) /
+        1000.0);
     size_t failed = 0;
     for (const auto& r : *receipts) failed += r.code != 0 ? 1 : 0;
     MC_LOG(kInfo, "consensus", "committed block")("height", block.header.height)(
@@ -577,17 +641,22 @@ void Node::ApplyCommitted(const chain::Block& block) {
     }
     m_height_cv.notify_all();
     if (m_delivery) m_delivery->OnCommitted();  // [contracts] wakes owner-side delivery
+    if (m_gateway) m_gateway->OnCommitted(block);
 }
 
 void Node::Serve(const consensus::ServeRequest& request) {
     const auto tip = m_store->Tip();
     consensus::BlockResponse response;
     response.from = m_self;
+    response.tip_height = tip.height;
     const uint64_t last = std::min({request.to_height, tip.height,
                                     request.from_height + kMaxBlocksPerResponse - 1});
+    size_t bytes = 0;
     for (uint64_t h = std::max<uint64_t>(request.from_height, 1); h <= last; ++h) {
+        if (bytes > kMaxResponseBytes) break;  // the requester asks again for the rest
         auto block = m_store->GetBlock(h);
         if (!block.ok()) break;
+        for (const auto& tx : block->transactions) bytes += tx.body.size() + tx.signature.size();
         response.blocks.push_back(std::move(*block));
     }
     if (!response.blocks.empty()) m_transport->Send(request.to, response);
@@ -607,6 +676,9 @@ void Node::PublishSnapshot() {
         m_is_primary.store(m_snapshot.primary == m_self && !m_snapshot.in_view_change);
         if (!m_snapshot.in_view_change) lead = static_cast<uint32_t>(m_snapshot.primary);
     }
+    m_view_changes.store(m_core->counters().view_changes, std::memory_order_relaxed);
+    m_ahead_height.store(m_core->ahead_height(), std::memory_order_relaxed);
+    m_snapshot_cv.notify_all();
     // Gossip hurries only to the validator that proposes next (see PeerTransport::SetTxLead);
     // while the view changes, nobody knows who that is, so it hurries to everyone. Outside
     // the snapshot lock: sending what was gathered asks the mempool what is still needed.

@@ -39,12 +39,18 @@
 #include "node/executor/executor.h"
 #include "node/mempool/mempool.h"
 #include "node/mempool/verified_cache.h"
+#include "node/metrics/metrics.h"
 #include "node/net/peer_transport.h"
 #include "node/storage/chain_store.h"
 #include "proto/config.pb.h"
 
 namespace grpc {
 class Server;
+}
+
+namespace meterchain::gateway {
+class Gateway;
+struct Readiness;
 }
 
 namespace meterchain::node {
@@ -74,7 +80,8 @@ public:
     Status Start();
     // Blocks until Stop() is called (e.g. from a signal handler thread).
     void Wait();
-    // Graceful: stops accepting clients, closes peers, finishes the current step. Idempotent.
+    // Graceful: a primary first hands its view over (HandOver), then the node stops accepting
+    // clients, closes peers and finishes the current step. Idempotent.
     void Stop();
 
     // ---- used by the client API (any thread) ----
@@ -102,6 +109,10 @@ public:
     uint64_t peer_frames_sent() const;
     uint64_t peer_frames_received() const;
     bool stopping() const { return m_stopping.load(); }
+    // The node's metrics (rendered by the gateway's /metrics). Any thread.
+    metrics::Registry& metrics() { return *m_metrics; }
+    // The HTTP gateway's port (0 when it is off or not started).
+    uint16_t gateway_port() const;
 
 private:
     Node() = default;
@@ -121,11 +132,20 @@ private:
     void ApplyCommitted(const chain::Block& block);
     void Serve(const consensus::ServeRequest& request);
     void PublishSnapshot();
+    // When this node is the primary of an active view, asks for the next view and waits
+    // (bounded) until the next primary's NEW-VIEW has installed it, so that the cluster does
+    // not wait out a view-change timeout after this node leaves. Called by Stop, while the
+    // consensus thread and the transport still run.
+    void HandOver();
     // Admits a checked transaction to the mempool and gossips it.
     Result<Hash256> Admit(chain::Transaction tx, const Hash256& hash, const chain::TxBody& body);
     void PostPropose();
     // Size limit, signature (once per node) and chain id; the body on success.
     Result<chain::TxBody> CheckTransaction(const chain::Transaction& tx, const Hash256& hash);
+    // Registers the node's metrics in m_metrics (Create; node_metrics.cpp).
+    void RegisterMetrics();
+    // What /readyz reports (any thread; node_metrics.cpp).
+    gateway::Readiness ReadinessNow() const;
 
     v1::NodeConfig m_config;
     chain::ValidatorSet m_validators;
@@ -158,17 +178,32 @@ private:
     bool m_has_first_pending = false;                          // consensus thread only
     std::chrono::steady_clock::time_point m_last_trim{};       // consensus thread only
     std::atomic<bool> m_propose_posted{false};
+    // Rate limit of the "own proposal refused" warning (consensus thread only).
+    std::chrono::steady_clock::time_point m_last_refusal_log{};
+    uint64_t m_refusals_unlogged = 0;
 
     mutable std::mutex m_snapshot_mutex;
     NodeSnapshot m_snapshot;  // guarded by m_snapshot_mutex
+    std::condition_variable m_snapshot_cv;  // notified after every PublishSnapshot
     std::mutex m_height_mutex;
     std::condition_variable m_height_cv;  // notified after every commit
     std::atomic<bool> m_stopping{false};
+    std::atomic<bool> m_stop_called{false};  // Stop() entered (m_stopping follows the hand-over)
     std::mutex m_stop_mutex;
     std::condition_variable m_stop_cv;
     bool m_stopped = false;  // guarded by m_stop_mutex
+    // Metrics: the registry, what the consensus thread updates, and what it publishes for
+    // callbacks that other threads read.
+    std::unique_ptr<metrics::Registry> m_metrics;
+    metrics::Counter* m_committed_txs = nullptr;
+    metrics::Counter* m_committed_blocks = nullptr;
+    metrics::Histogram* m_round_latency = nullptr;
+    std::atomic<uint64_t> m_view_changes{0};  // copied from the core by PublishSnapshot
+    std::atomic<uint64_t> m_ahead_height{0};  // copied from the core by PublishSnapshot
     // [contracts] Last member, so it is destroyed (its worker joined) before anything it uses.
     std::unique_ptr<Delivery> m_delivery;
+    // The HTTP gateway (null when off); after m_delivery so that it is destroyed first.
+    std::unique_ptr<gateway::Gateway> m_gateway;
 };
 
 }  // namespace meterchain::node

@@ -226,7 +226,8 @@ void PeerTransport::Stop() {
         }
     }
     if (m_server) {
-        m_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+        // Inbound streams never end on their own: cancel them now rather than wait them out.
+        m_server->Shutdown(std::chrono::system_clock::now());
         m_server.reset();
     }
 }

@@ -16,6 +16,7 @@ using consensus::BlockResponse;
 using consensus::Checkpoint;
 using consensus::Message;
 using consensus::NewView;
+using consensus::NewViewRelay;
 using consensus::PreparedCert;
 using consensus::PrePrepare;
 using consensus::ViewChange;
@@ -82,6 +83,11 @@ void EncodeViewChange(const ViewChange& vc, v1::ViewChangeMsg* pb) {
     for (const auto& cert : vc.prepared) EncodePreparedCert(cert, pb->add_prepared());
     pb->set_from(vc.from);
     pb->set_signature(Str(vc.signature));
+}
+
+void EncodeNewView(const NewView& nv, v1::NewViewMsg* pb) {
+    pb->set_view(nv.view);
+    for (const auto& vc : nv.view_changes) EncodeViewChange(vc, pb->add_view_changes());
 }
 
 // ---- wire -> domain --------------------------------------------------------------------------
@@ -191,20 +197,39 @@ Result<Message> DecodeTopLevelViewChange(const v1::ConsensusEnvelope& e) {
     return Message{std::move(*vc)};
 }
 
-Result<Message> DecodeNewView(const v1::ConsensusEnvelope& e) {
-    const auto& pb = e.new_view();
-    MC_RETURN_IF_ERROR(
-        CheckCount(pb.view_changes_size(), kMaxViewChanges, "new_view.view_changes"));
+Result<NewView> DecodeNewViewBody(const v1::NewViewMsg& pb, const std::string& where) {
+    MC_RETURN_IF_ERROR(CheckCount(pb.view_changes_size(), kMaxViewChanges, where + ".view_changes"));
     NewView m;
     m.view = pb.view();
     m.view_changes.reserve(pb.view_changes_size());
     for (int i = 0; i < pb.view_changes_size(); ++i) {
-        auto vc = DecodeViewChange(pb.view_changes(i), Index("new_view.view_changes", i));
+        auto vc = DecodeViewChange(pb.view_changes(i), Index(where + ".view_changes", i));
         if (!vc.ok()) return vc.status();
         m.view_changes.push_back(std::move(*vc));
     }
+    return m;
+}
+
+Result<Message> DecodeNewView(const v1::ConsensusEnvelope& e) {
+    auto m = DecodeNewViewBody(e.new_view(), "new_view");
+    if (!m.ok()) return m.status();
+    m->from = e.from();
+    m->signature = ToBytes(e.signature());
+    return Message{std::move(*m)};
+}
+
+Result<Message> DecodeNewViewRelay(const v1::ConsensusEnvelope& e) {
+    const auto& pb = e.new_view_relay();
+    if (!e.signature().empty()) {
+        return InvalidArgument("new_view_relay is unsigned but the envelope carries a signature");
+    }
+    auto nv = DecodeNewViewBody(pb.new_view(), "new_view_relay.new_view");
+    if (!nv.ok()) return nv.status();
+    nv->from = pb.primary();
+    nv->signature = ToBytes(pb.primary_signature());
+    NewViewRelay m;
+    m.new_view = std::move(*nv);
     m.from = e.from();
-    m.signature = ToBytes(e.signature());
     return Message{std::move(m)};
 }
 
@@ -225,6 +250,7 @@ Result<Message> DecodeBlockResponse(const v1::ConsensusEnvelope& e) {
     MC_RETURN_IF_ERROR(
         CheckCount(pb.blocks_size(), kMaxBlocksPerResponse, "block_response.blocks"));
     BlockResponse m;
+    m.tip_height = pb.tip_height();
     m.blocks.reserve(pb.blocks_size());
     for (int i = 0; i < pb.blocks_size(); ++i) {
         auto block = DecodeBlock(true, pb.blocks(i), Index("block_response.blocks", i));
@@ -269,12 +295,14 @@ v1::ConsensusEnvelope ToProto(const Message& m) {
                        e.set_signature(Str(x.signature));
                    },
                    [&](const NewView& x) {
-                       auto* pb = e.mutable_new_view();
-                       pb->set_view(x.view);
-                       for (const auto& vc : x.view_changes) {
-                           EncodeViewChange(vc, pb->add_view_changes());
-                       }
+                       EncodeNewView(x, e.mutable_new_view());
                        e.set_signature(Str(x.signature));
+                   },
+                   [&](const NewViewRelay& x) {
+                       auto* pb = e.mutable_new_view_relay();
+                       EncodeNewView(x.new_view, pb->mutable_new_view());
+                       pb->set_primary(x.new_view.from);
+                       pb->set_primary_signature(Str(x.new_view.signature));
                    },
                    [&](const BlockRequest& x) {
                        auto* pb = e.mutable_block_request();
@@ -284,6 +312,7 @@ v1::ConsensusEnvelope ToProto(const Message& m) {
                    },
                    [&](const BlockResponse& x) {
                        auto* pb = e.mutable_block_response();
+                       pb->set_tip_height(x.tip_height);
                        for (const auto& b : x.blocks) *pb->add_blocks() = chain::ToProto(b);
                    },
                },
@@ -307,6 +336,8 @@ Result<Message> FromProto(const v1::ConsensusEnvelope& e) {
             return DecodeBlockRequest(e);
         case v1::ConsensusEnvelope::kBlockResponse:
             return DecodeBlockResponse(e);
+        case v1::ConsensusEnvelope::kNewViewRelay:
+            return DecodeNewViewRelay(e);
         case v1::ConsensusEnvelope::BODY_NOT_SET:
             break;
     }

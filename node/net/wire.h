@@ -12,7 +12,10 @@
 //     changes are nested inside NEW-VIEW. For a top-level VIEW-CHANGE both places are filled
 //     and must agree on decode;
 //   - BlockResponse has `from` but no signature: the envelope's signature is left empty and a
-//     non-empty one is rejected.
+//     non-empty one is rejected;
+//   - NewViewRelay: the envelope's `from` is the relaying replica and its signature is empty
+//     (a non-empty one is rejected); the primary's `from` and signature of the NEW-VIEW inside
+//     travel in NewViewRelayMsg.primary / .primary_signature.
 // ViewChange::has_committed is the presence of ViewChangeMsg.committed; when has_committed is
 // false, ViewChange::committed is not sent (it means nothing) and decodes as default.
 //

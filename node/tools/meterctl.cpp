@@ -18,6 +18,7 @@ struct Command {
     std::string_view summary;
     std::vector<FlagSpec> flags;
     int (*run)(const Flags&);
+    std::string_view details = {};  // printed by `meterctl help <command>` after the flags
 };
 
 const std::vector<Command>& Commands() {
@@ -51,17 +52,20 @@ const std::vector<Command>& Commands() {
         {"get-tx",
          "show a transaction's status (pending, committed at height, failed with reason)",
          {{"node", "ADDR", "client address of the node; default 127.0.0.1:7701"},
-          {"hash", "HEX", "transaction hash (64 hex characters)"}},
+          {"hash", "HEX", "transaction hash (64 hex characters)"},
+          {"json", "", "print one JSON object (code as a gRPC status code)"}},
          RunGetTx},
         {"get-block",
          "show a block header and its commit certificate",
          {{"node", "ADDR", "client address of the node; default 127.0.0.1:7701"},
-          {"height", "H", "block height; default the latest"}},
+          {"height", "H", "block height; default the latest"},
+          {"json", "", "print one JSON object (time also in Unix milliseconds)"}},
          RunGetBlock},
         {"load",
          "submit N signed transactions from a fresh key and wait for all of them",
          {{"node", "ADDR", "client address of the node; default 127.0.0.1:7701"},
-          {"count", "N", "number of transactions; default 1000"}},
+          {"count", "N", "number of transactions; default 1000"},
+          {"rate", "R", "send at R tx/s (default 0: as fast as the node answers)"}},
          RunLoad},
         {"demo",
          "take the sample data through a running local cluster (Validity contract) and print "
@@ -91,6 +95,7 @@ const std::vector<Command>& Commands() {
           {"max-class", "CLASS", "CLASS_SHARED or CLASS_INTERNAL (default)"},
           {"valid-ms", "N", "valid for N ms from now; default one day"},
           {"revoke", "", "revoke credential --id instead"},
+          {"json", "", "print the result as one JSON object (expiry also in Unix ms)"},
           {"node", "ADDR", "client address; default the config's client_listen"}},
          RunSecdataCredential},
         {"secdata-request",
@@ -103,6 +108,41 @@ const std::vector<Command>& Commands() {
           {"timeout-ms", "N", "how long to wait for the delivery; default 30000"},
           {"node", "ADDR", "client address; default the config's client_listen"}},
          RunSecdataRequest},
+        {"replay",
+         "re-execute a node's stored chain from genesis offline and check every hash, "
+         "signature, certificate, receipt and state root (docs/AUDITING.md)",
+         {{"data-dir", "DIR", "the node's data_dir (or its chain/ LevelDB); a running node's "
+                              "is read through a temporary copy"},
+          {"config", "FILE", "node.json naming the genesis file and validator set; default "
+                             "node.json beside DIR"},
+          {"to", "H", "stop after height H; default the tip"},
+          {"jobs", "N", "signature-checking threads; default all cores"},
+          {"json", "", "print the result as one JSON object"},
+          {"copy", "", "always read a copy of the database, even when no node holds it"},
+          {"probe", "", "measure the cores' verification rate before and after, and report "
+                        "the replay's share of it"}},
+         RunReplay,
+         "checks per block: block-record, block-height, genesis, hash-link, header-hash,\n"
+         "tx-root, tx-signature, certificate, execution, state-root, receipt; at the tip:\n"
+         "tip, stored-state. The first failure stops the replay and names the height, the\n"
+         "transaction if any, the check, and the expected and actual values.\n"
+         "exit codes:\n"
+         "  0  every check passed\n"
+         "  1  the replay could not run (unreadable data dir or config, no chain, I/O error)\n"
+         "  2  bad command line (unknown flag, --to above the tip)\n"
+         "  3  the chain fails a check (the mismatch is printed)\n"},
+        {"export",
+         "write blocks, transactions, receipts and Validity result sets of a node's stored "
+         "chain as JSON lines or CSV (ciphertext stays ciphertext)",
+         {{"data-dir", "DIR", "the node's data_dir (or its chain/ LevelDB)"},
+          {"from", "H", "first height; default 0"},
+          {"to", "H", "last height; default the tip"},
+          {"format", "F", "jsonl (default) or csv"},
+          {"out", "FILE", "write here instead of stdout"},
+          {"copy", "", "always read a copy of the database"}},
+         RunExport,
+         "exit codes: 0 written, 1 failed (unreadable store, missing block), 2 bad command "
+         "line\n"},
         // Two-word commands ("sampling plan"): the second word selects the subcommand.
         {"sampling plan",
          "GB/T 2828.1 single sampling plan for a lot (computed locally), as JSON",
@@ -186,6 +226,9 @@ void PrintCommandUsage(std::FILE* to, const Command& c) {
     for (const FlagSpec& f : c.flags) {
         const std::string flag = "--" + f.name + (f.value_name.empty() ? "" : " " + f.value_name);
         std::fprintf(to, "  %-18s %s\n", flag.c_str(), f.help.c_str());
+    }
+    if (!c.details.empty()) {
+        std::fprintf(to, "\n%.*s", static_cast<int>(c.details.size()), c.details.data());
     }
 }
 

@@ -6,9 +6,11 @@
 #include <vector>
 
 #include "node/base/bytes.h"
+#include "node/base/rpc_code.h"
 #include "node/client/client.h"
 #include "node/config/config.h"
 #include "node/tools/meterctl_commands.h"
+#include "node/tools/meterctl_format.h"
 
 namespace meterchain::tools {
 namespace {
@@ -38,8 +40,20 @@ void PrintTxStatus(const Hash256& hash, const v1::TxStatus& st) {
         std::printf(" height=%llu index=%u", static_cast<unsigned long long>(st.height()),
                     st.index());
     }
+    if (st.state() == v1::TxStatus::FAILED) {
+        std::printf(" code=%u (%s)", st.code(), RpcCodeName(st.code()).c_str());
+    }
     if (!st.reason().empty()) std::printf(" reason=\"%s\"", st.reason().c_str());
     std::printf("\n");
+}
+
+void PrintTxStatusJson(const Hash256& hash, const v1::TxStatus& st) {
+    std::printf("{\"tx_hash\": \"%s\", \"state\": \"%s\", \"height\": %llu, \"index\": %u, "
+                "\"code\": %u, \"code_name\": %s, \"reason\": %s, \"block_hash\": \"%s\"}\n",
+                ToHex(hash).c_str(), StateName(st.state()),
+                static_cast<unsigned long long>(st.height()), st.index(), st.code(),
+                JsonString(RpcCodeName(st.code())).c_str(), JsonString(st.reason()).c_str(),
+                ToHex(AsBytes(st.block_hash())).c_str());
 }
 
 }  // namespace
@@ -105,7 +119,11 @@ int RunGetTx(const Flags& flags) {
     client::Client c(NodeAddress(flags));
     auto st = c.GetTransaction(*hash);
     if (!st.ok()) return Fail("get-tx", st.status());
-    PrintTxStatus(*hash, *st);
+    if (flags.Has("json")) {
+        PrintTxStatusJson(*hash, *st);
+    } else {
+        PrintTxStatus(*hash, *st);
+    }
     return kExitOk;
 }
 
@@ -121,13 +139,27 @@ int RunGetBlock(const Flags& flags) {
     }
     if (!block.ok()) return Fail("get-block", block.status());
     const auto& hd = block->header;
+    if (flags.Has("json")) {
+        std::printf("{\"height\": %llu, \"hash\": \"%s\", \"prev_hash\": \"%s\", \"tx_root\": \"%s\", "
+                    "\"state_root\": \"%s\", \"proposer\": %u, \"view\": %llu, "
+                    "\"timestamp_ms\": %llu, \"time\": %s, \"transactions\": %zu, "
+                    "\"certificate_view\": %llu, \"commit_signatures\": %zu}\n",
+                    static_cast<unsigned long long>(hd.height), ToHex(block->Hash()).c_str(),
+                    ToHex(hd.prev_hash).c_str(), ToHex(hd.tx_root).c_str(),
+                    ToHex(hd.state_root).c_str(), hd.proposer,
+                    static_cast<unsigned long long>(hd.view),
+                    static_cast<unsigned long long>(hd.timestamp_ms),
+                    JsonString(LocalIsoTime(hd.timestamp_ms)).c_str(), block->transactions.size(),
+                    static_cast<unsigned long long>(block->certificate.view),
+                    block->certificate.signatures.size());
+        return kExitOk;
+    }
     std::printf("block %llu hash %s\n", static_cast<unsigned long long>(hd.height),
                 ToHex(block->Hash()).c_str());
-    std::printf("  prev %s\n  txs  %zu root %s\n  state %s\n  proposer %u view %llu time %llu\n",
+    std::printf("  prev %s\n  txs  %zu root %s\n  state %s\n  proposer %u view %llu time %s\n",
                 ToHex(hd.prev_hash).c_str(), block->transactions.size(),
                 ToHex(hd.tx_root).c_str(), ToHex(hd.state_root).c_str(), hd.proposer,
-                static_cast<unsigned long long>(hd.view),
-                static_cast<unsigned long long>(hd.timestamp_ms));
+                static_cast<unsigned long long>(hd.view), LocalIsoTime(hd.timestamp_ms).c_str());
     std::printf("  certificate: %zu commit signatures (view %llu)\n",
                 block->certificate.signatures.size(),
                 static_cast<unsigned long long>(block->certificate.view));
@@ -138,6 +170,9 @@ int RunGetBlock(const Flags& flags) {
 int RunLoad(const Flags& flags) {
     auto count = flags.Number("count", 1000, 1, 10000000);
     if (!count.ok()) return Fail("load", count.status());
+    // --rate R paces the sends at R tx/s (0: as fast as the node answers).
+    auto rate = flags.Number("rate", 0, 0, 1000000);
+    if (!rate.ok()) return Fail("load", rate.status());
     client::Client c(NodeAddress(flags));
     auto st = c.GetStatus();
     if (!st.ok()) return Fail("load", st.status());
@@ -145,6 +180,10 @@ int RunLoad(const Flags& flags) {
     const auto start = std::chrono::steady_clock::now();
     std::vector<Hash256> hashes;
     for (uint64_t i = 1; i <= *count; ++i) {
+        if (*rate > 0) {
+            std::this_thread::sleep_until(
+                start + std::chrono::microseconds((i - 1) * 1000000 / *rate));
+        }
         auto tx = client::MakeStatePut(signer, st->chain_id(), i, "load/" + std::to_string(i),
                                        AsBytes("value " + std::to_string(i)));
         auto hash = c.Submit(tx);

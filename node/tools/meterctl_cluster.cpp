@@ -4,6 +4,7 @@
 #include "node/config/cluster_init.h"
 #include "node/config/config.h"
 #include "node/tools/meterctl_commands.h"
+#include "node/tools/meterctl_format.h"
 
 namespace meterchain::tools {
 
@@ -41,8 +42,8 @@ int RunInitCluster(const Flags& flags) {
     std::printf("initialised %zu nodes of chain %s in %s\n", summary->nodes.size(),
                 options.chain_id.c_str(), options.out_dir.c_str());
     std::printf("  TLS CA      %s\n", summary->ca_file.c_str());
-    std::printf("  genesis     %s (time %llu ms", summary->genesis_file.c_str(),
-                static_cast<unsigned long long>(summary->genesis_time_ms));
+    std::printf("  genesis     %s (time %s", summary->genesis_file.c_str(),
+                LocalIsoTime(summary->genesis_time_ms).c_str());
     if (!options.genesis_file.empty()) {
         std::printf(", %zu organisation keys filled from %s; chain validation key wrapped for "
                     "%zu validators",

@@ -15,6 +15,7 @@ namespace meterchain::tools {
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;  // the operation failed
 inline constexpr int kExitUsage = 2;    // bad command line
+inline constexpr int kExitMismatch = 3; // replay: the chain fails a check
 
 // meterctl_keys.cpp
 int RunKeygen(const Flags& flags);
@@ -30,6 +31,9 @@ int RunDemo(const Flags& flags);
 int RunSecdataUpload(const Flags& flags);
 int RunSecdataCredential(const Flags& flags);
 int RunSecdataRequest(const Flags& flags);
+// meterctl_replay.cpp
+int RunReplay(const Flags& flags);
+int RunExport(const Flags& flags);
 // meterctl_supervision.cpp
 int RunSamplingPlan(const Flags& flags);
 int RunSamplingCreate(const Flags& flags);

@@ -34,6 +34,7 @@
 #include "node/client/client.h"
 #include "node/config/config.h"
 #include "node/tools/meterctl_commands.h"
+#include "node/tools/meterctl_format.h"
 #include "node/tools/meterctl_remote.h"
 #include "proto/metrology.pb.h"
 
@@ -271,9 +272,18 @@ int RunSecdataCredential(const Flags& flags) {
     cred.set_not_after_ms(NowMs() + *valid_ms);
     auto hash = Transact(*owner, contracts::kSecDataContract, "IssueCredential", cred);
     if (!hash.ok()) return Fail(cmd, hash.status());
-    std::printf("credential %s issued by %s to %s, valid until %llu ms (tx %s)\n", id->c_str(),
+    if (flags.Has("json")) {
+        std::printf("{\"credential_id\": %s, \"issuer\": %s, \"grantee\": %s, "
+                    "\"not_after_ms\": %llu, \"not_after\": %s, \"tx_hash\": \"%s\"}\n",
+                    JsonString(*id).c_str(), JsonString(owner->config.name()).c_str(),
+                    JsonString(*grantee).c_str(),
+                    static_cast<unsigned long long>(cred.not_after_ms()),
+                    JsonString(LocalIsoTime(cred.not_after_ms())).c_str(), ToHex(*hash).c_str());
+        return kExitOk;
+    }
+    std::printf("credential %s issued by %s to %s, valid until %s (tx %s)\n", id->c_str(),
                 owner->config.name().c_str(), grantee->c_str(),
-                static_cast<unsigned long long>(cred.not_after_ms()), ToHex(*hash).c_str());
+                LocalIsoTime(cred.not_after_ms()).c_str(), ToHex(*hash).c_str());
     return kExitOk;
 }
 

@@ -160,6 +160,60 @@ TEST_CASE("a killed primary is replaced by a view change without losing transact
     for (const auto& h : second) REQUIRE(seen[h] == 1);
 }
 
+// One numbering for clients: a refused call's gRPC status, SubmitResult.code and the code of a
+// transaction that failed in execution (TxStatus.code) are all gRPC status codes.
+TEST_CASE("refusals and failed transactions carry gRPC status codes", "[e2e]") {
+    TestCluster cluster(1);
+    cluster.StartAll();
+    REQUIRE(cluster.WaitAllUp(In(20s)));
+    auto& node = cluster.client(0);
+    Sender s;  // a key no organisation has registered
+
+    // Executed and failed: contract calls need a registered organisation; an unknown contract
+    // is not found. The nonce is used either way.
+    auto denied = client::MakeContractCall(s.signer, cluster.chain_id(), ++s.nonce, "governance",
+                                           "Propose", {});
+    auto missing = client::MakeContractCall(s.signer, cluster.chain_id(), ++s.nonce,
+                                            "no-such-contract", "Run", {});
+    auto denied_hash = node.Submit(denied);
+    auto missing_hash = node.Submit(missing);
+    REQUIRE(denied_hash.ok());
+    REQUIRE(missing_hash.ok());
+    auto st = node.WaitForCommit(*denied_hash, 20000);
+    REQUIRE(st.ok());
+    REQUIRE(st->state() == v1::TxStatus::FAILED);
+    CHECK(st->code() == static_cast<uint32_t>(grpc::StatusCode::PERMISSION_DENIED));
+    CHECK_THAT(st->reason(), Catch::Contains("not a registered organisation"));
+    st = node.WaitForCommit(*missing_hash, 20000);
+    REQUIRE(st.ok());
+    REQUIRE(st->state() == v1::TxStatus::FAILED);
+    CHECK(st->code() == static_cast<uint32_t>(grpc::StatusCode::NOT_FOUND));
+
+    // Refused at submission, in a batch: the same codes as a refused single call.
+    auto forged = client::MakeStatePut(s.signer, cluster.chain_id(), s.nonce + 1, "k",
+                                       AsBytes("v"));
+    forged.signature[forged.signature.size() / 2] ^= 0x01;
+    auto replayed = client::MakeStatePut(s.signer, cluster.chain_id(), 1, "k", AsBytes("v"));
+    v1::SubmitBatchRequest req;
+    *req.add_transactions() = chain::ToProto(forged);
+    *req.add_transactions() = chain::ToProto(replayed);
+    v1::SubmitBatchResponse resp;
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + 10s);
+    REQUIRE(node.stub().SubmitTransactions(&ctx, req, &resp).ok());
+    REQUIRE(resp.results_size() == 2);
+    CHECK(resp.results(0).code() == static_cast<uint32_t>(grpc::StatusCode::UNAUTHENTICATED));
+    CHECK(resp.results(1).code() == static_cast<uint32_t>(grpc::StatusCode::INVALID_ARGUMENT));
+    CHECK_THAT(resp.results(1).error(), Catch::Contains("nonce"));
+    grpc::ClientContext single_ctx;
+    single_ctx.set_deadline(std::chrono::system_clock::now() + 10s);
+    v1::SubmitRequest single;
+    *single.mutable_transaction() = chain::ToProto(forged);
+    v1::SubmitResponse single_resp;
+    const grpc::Status refused = node.stub().SubmitTransaction(&single_ctx, single, &single_resp);
+    CHECK(refused.error_code() == grpc::StatusCode::UNAUTHENTICATED);
+}
+
 TEST_CASE("bad signatures and replayed nonces are refused with clear errors", "[e2e]") {
     TestCluster cluster(4);
     cluster.StartAll();

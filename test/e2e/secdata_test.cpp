@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <filesystem>
+#include <regex>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -120,6 +121,9 @@ TEST_CASE("secure read: the owner's node delivers a vault record to the requeste
                          " --id CRED-42 --grantee institute --types RECORD_SAMPLING");
     INFO(issue.out);
     REQUIRE(issue.rc == 0);
+    // People read the expiry as local ISO 8601 with the zone offset.
+    CHECK(std::regex_search(issue.out, std::regex("valid until \\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:"
+                                                  "\\d{2}\\.\\d{3}[+-]\\d{2}:\\d{2} ")));
     const uint64_t regulator_nonce = Nonce(cluster, kInstitute, kRegulator);
     CHECK(regulator_nonce == 2);  // the upload and the credential
 
@@ -175,12 +179,14 @@ TEST_CASE("secure read: the owner's node delivers a vault record to the requeste
     // block is proposed after the expiry).
     Run short_lived = Meterctl("secdata-credential --config " + cfg(kRegulator) +
                                " --id CRED-43 --grantee institute --types RECORD_SAMPLING "
-                               "--valid-ms 1500");
+                               "--valid-ms 1500 --json");
     INFO(short_lived.out);
     REQUIRE(short_lived.rc == 0);
-    const auto until = short_lived.out.find("valid until ");
+    // The expiry in milliseconds is in the --json output only (people get an ISO 8601 time).
+    const std::string kNotAfter = "\"not_after_ms\": ";
+    const auto until = short_lived.out.find(kNotAfter);
     REQUIRE(until != std::string::npos);
-    const uint64_t not_after = std::stoull(short_lived.out.substr(until + 12));
+    const uint64_t not_after = std::stoull(short_lived.out.substr(until + kNotAfter.size()));
     // Expiry is a moment in (block) time: what is awaited here is time itself passing, not
     // another process, so the wait is until that moment (bounded: --valid-ms 1500).
     std::this_thread::sleep_until(std::chrono::system_clock::time_point(

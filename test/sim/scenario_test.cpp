@@ -107,6 +107,52 @@ TEST_CASE("a validator that joins an idle cluster with nothing catches up to its
     }
 }
 
+TEST_CASE("a backup restarted after a long absence under load signs commit votes again soon",
+          "[sim]") {
+    SimConfig cfg = Fixed(4);
+    cfg.transactions = 300;
+    cfg.fault_period_ms = 6000;
+    cfg.crashes = {{300, 3}};
+    cfg.crash_downtime_ms = 4000;  // restarted at 4.3 s, far behind a cluster under load
+    SimResult r = RunOk(cfg);
+    const uint64_t restarted = r.stats.started_ms[3];
+    REQUIRE(restarted == 4300);
+    INFO("first COMMIT vote after the restart at " << r.stats.first_commit_vote_ms[3] << " ms");
+    REQUIRE(r.stats.first_commit_vote_ms[3] > restarted);
+    CHECK(r.stats.first_commit_vote_ms[3] - restarted <= 1500);
+}
+
+TEST_CASE("a validator that was down during a view change joins the new view after the new "
+          "primary restarted", "[sim]") {
+    // n = 7: node 6 is down from 0.1 s to 5 s. The primary of view 0 crashes at 0.5 s and the
+    // others install view 1; view 1's primary (node 1) crashes and restarts at once, losing
+    // what it held in memory. Node 6 comes back in view 0 and asks for view 1: the NEW-VIEW
+    // it needs comes back from node 1's disk or from any replica of view 1, relayed. Before,
+    // the replicas' copies were dropped as "sender mismatch" and node 1 had none: node 6 sat
+    // alone in a view change, fetching blocks but signing nothing.
+    SimConfig cfg = Fixed(7);
+    cfg.transactions = 120;
+    cfg.fault_period_ms = 7000;
+    cfg.crashes = {{100, 6}, {500, 0}, {2500, 1}};
+    cfg.crash_downtime_ms = 150;
+    cfg.downtime_ms = {{6, 4900}};
+    cfg.trace = true;
+    SimResult r = RunOk(cfg);
+    uint64_t relayed = 0, from_disk = 0;
+    for (const auto& line : r.trace) {
+        if (line.find("deliver") == std::string::npos) continue;
+        if (line.find("->6 NEW-VIEW-RELAY") != std::string::npos) ++relayed;
+        if (line.find("1->6 NEW-VIEW v=1") != std::string::npos) ++from_disk;
+    }
+    CHECK(relayed > 0);    // through the transport's sender check
+    CHECK(from_disk > 0);  // the restarted primary's persisted copy
+    const uint64_t restarted = r.stats.started_ms[6];
+    REQUIRE(restarted == 5000);
+    INFO("first COMMIT vote after the restart at " << r.stats.first_commit_vote_ms[6] << " ms");
+    REQUIRE(r.stats.first_commit_vote_ms[6] > restarted);
+    CHECK(r.stats.first_commit_vote_ms[6] - restarted <= 2000);
+}
+
 TEST_CASE("a crashed primary is replaced and no transaction is lost or duplicated", "[sim]") {
     SimConfig cfg = Fixed(4);
     cfg.transactions = 120;

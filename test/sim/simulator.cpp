@@ -85,8 +85,10 @@ std::string Describe(const Message& m) {
                 s << " v=" << x.view;
             } else if constexpr (std::is_same_v<T, consensus::BlockRequest>) {
                 s << " [" << x.from_height << "," << x.to_height << "]";
+            } else if constexpr (std::is_same_v<T, consensus::NewViewRelay>) {
+                s << " v=" << x.new_view.view << " primary=" << x.new_view.from;
             } else {
-                s << " blocks=" << x.blocks.size();
+                s << " blocks=" << x.blocks.size() << " tip=" << x.tip_height;
             }
         },
         m);
@@ -208,6 +210,8 @@ consensus::Options Simulation::OptionsFor(uint32_t i) const {
 void Simulation::Start(uint32_t i, bool client_retries) {
     Node& node = m_nodes[i];
     node.up = true;
+    m_result.stats.started_ms[i] = m_now;
+    m_result.stats.first_commit_vote_ms[i] = 0;
     node.app = std::make_unique<FakeApp>();
     consensus::Tip tip;
     for (const auto& block : node.chain) node.app->Commit(block);
@@ -277,6 +281,7 @@ void Simulation::Drain(uint32_t i) {
         for (const auto& req : ready.serve) {
             consensus::BlockResponse resp;
             resp.from = i;
+            resp.tip_height = node.chain.empty() ? 0 : node.chain.size() - 1;
             for (uint64_t h = req.from_height; h <= req.to_height && h < node.chain.size(); ++h) {
                 resp.blocks.push_back(node.chain[h]);
             }
@@ -343,6 +348,11 @@ bool Simulation::LinkUp(uint32_t from, uint32_t to) const {
 
 void Simulation::Dispatch(uint32_t from, Outbound out) {
     const Behaviour b = m_nodes[from].behaviour;
+    if (const auto* v = std::get_if<consensus::Vote>(&out.message);
+        v != nullptr && v->kind == consensus::VoteKind::kCommit &&
+        m_result.stats.first_commit_vote_ms[from] == 0) {
+        m_result.stats.first_commit_vote_ms[from] = m_now;
+    }
     if (b == Behaviour::kSilent) return;
     const FakeSigner& signer = *m_nodes[from].signer;
     std::vector<uint32_t> targets;
@@ -423,6 +433,8 @@ SimResult Simulation::Run() {
     }
     m_validators = chain::ValidatorSet(std::move(vs));
     m_nodes.resize(m_cfg.nodes);
+    m_result.stats.started_ms.assign(m_cfg.nodes, 0);
+    m_result.stats.first_commit_vote_ms.assign(m_cfg.nodes, 0);
     for (uint32_t i = 0; i < m_cfg.nodes; ++i) {
         m_nodes[i].signer = std::make_unique<FakeSigner>(i);
         auto it = m_cfg.byzantine.find(i);
@@ -448,7 +460,10 @@ SimResult Simulation::Run() {
     }
     for (const auto& [t, who] : m_cfg.crashes) {
         Schedule(Event{t, 0, Event::kCrash, who, 0, nullptr, 0});
-        Schedule(Event{t + m_cfg.crash_downtime_ms, 0, Event::kRestart, who, 0, nullptr, 0});
+        auto downtime = m_cfg.downtime_ms.find(who);
+        Schedule(Event{t + (downtime == m_cfg.downtime_ms.end() ? m_cfg.crash_downtime_ms
+                                                                : downtime->second),
+                       0, Event::kRestart, who, 0, nullptr, 0});
     }
     for (uint32_t i = 0; i < m_cfg.nodes; ++i) {
         auto late = m_cfg.late_joins.find(i);
@@ -476,6 +491,13 @@ SimResult Simulation::Run() {
                 break;
             case Event::kDeliver:
                 if (!node.up) break;
+                // As node/net/peer_transport.cpp: a frame whose sender is not the stream's
+                // authenticated peer is dropped.
+                if (consensus::Sender(*e.msg) != e.from) {
+                    Trace("drop (sender mismatch) " + std::to_string(e.from) + "->" +
+                          std::to_string(e.node) + " " + Describe(*e.msg));
+                    break;
+                }
                 Trace("deliver " + std::to_string(e.from) + "->" + std::to_string(e.node) + " " +
                       Describe(*e.msg));
                 node.core->Step(*e.msg);

@@ -41,6 +41,7 @@ struct SimConfig {
     uint32_t max_delay_ms = 10;
     std::vector<std::pair<uint64_t, uint32_t>> crashes;  // (time ms, node) crash then restart
     uint64_t crash_downtime_ms = 800;
+    std::map<uint32_t, uint64_t> downtime_ms;  // per node, overrides crash_downtime_ms
     // (node, time ms): the node is first started then, with nothing on disk, and clients do
     // not resend it anything (it sees only what is submitted after it is up).
     std::map<uint32_t, uint64_t> late_joins;
@@ -62,6 +63,10 @@ struct SimStats {
     uint64_t equivocations = 0;
     uint64_t fetched = 0;
     uint64_t end_ms = 0;
+    // Per node: when it last (re)started, and when it first sent a COMMIT vote after that
+    // (0: never) -- a node that only fetches blocks signs no certificate.
+    std::vector<uint64_t> started_ms;
+    std::vector<uint64_t> first_commit_vote_ms;
 };
 
 struct SimResult {

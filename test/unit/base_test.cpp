@@ -3,6 +3,7 @@
 #include "node/base/bytes.h"
 #include "node/base/codec.h"
 #include "node/base/fixed_key_set.h"
+#include "node/base/rpc_code.h"
 #include "node/base/status.h"
 #include "node/base/thread_name.h"
 #include "node/base/work_pool.h"
@@ -203,4 +204,26 @@ TEST_CASE("ScopedThreadName gives the thread its previous name back", "[base]") 
     t.join();
     CHECK(inside == "mc-submit");
     CHECK(after == "before");
+}
+
+TEST_CASE("RpcCode numbers every status as the gRPC status code a client sees", "[base]") {
+    // google.rpc.Code values: the numbering of refused calls, SubmitResult.code and
+    // TxStatus.code alike.
+    CHECK(RpcCode(StatusCode::kOk) == 0);
+    CHECK(RpcCode(StatusCode::kInvalidArgument) == 3);
+    CHECK(RpcCode(StatusCode::kNotFound) == 5);
+    CHECK(RpcCode(StatusCode::kAlreadyExists) == 6);
+    CHECK(RpcCode(StatusCode::kPermissionDenied) == 7);
+    CHECK(RpcCode(StatusCode::kResourceExhausted) == 8);
+    CHECK(RpcCode(StatusCode::kFailedPrecondition) == 9);
+    CHECK(RpcCode(StatusCode::kInternal) == 13);
+    CHECK(RpcCode(StatusCode::kCorruption) == 13);
+    CHECK(RpcCode(StatusCode::kIoError) == 13);
+    CHECK(RpcCode(StatusCode::kLocked) == 14);
+    CHECK(RpcCode(StatusCode::kUnauthenticated) == 16);
+    // A stored code from a newer version maps to INTERNAL rather than to a wrong meaning.
+    CHECK(RpcCode(static_cast<StatusCode>(1000)) == 13);
+    CHECK(RpcCodeName(7) == "PERMISSION_DENIED");
+    CHECK(RpcCodeName(16) == "UNAUTHENTICATED");
+    CHECK(RpcCodeName(17) == "CODE_17");
 }

@@ -19,6 +19,7 @@
 #include "node/config/cluster_init.h"
 #include "node/config/config.h"
 #include "node/config/files.h"
+#include "node/config/gateway_config.h"
 #include "node/config/genesis_keys.h"
 #include "node/config/tls_gen.h"
 #include "node/crypto/sm.h"
@@ -696,4 +697,63 @@ TEST_CASE("init-cluster wraps one chain validation key for every node and writes
         CHECK(content.find(ToHex(k0)) == std::string::npos);
         CHECK(content.find(std::string(k0.begin(), k0.end())) == std::string::npos);
     }
+}
+
+TEST_CASE("the gateway is off by default and its fields are checked when it is on") {
+    auto loaded = [](const std::function<void(v1::NodeConfig&)>& mutate) { return LoadError(mutate); };
+    const std::string hash(64, 'a');
+    auto on = [&](v1::NodeConfig& c) {
+        c.mutable_gateway()->set_listen("127.0.0.1:8443");
+        auto* cred = c.mutable_gateway()->add_credentials();
+        cred->set_organisation("regulator");
+        cred->set_token_sm3(hash);
+    };
+    {
+        TempDir dir;
+        v1::NodeConfig c = ValidConfig();
+        on(c);
+        const Status s = LoadWritten(dir, c);
+        INFO(s.ToString());
+        CHECK(s.ok());
+    }
+    CHECK_THAT(loaded([&](v1::NodeConfig& c) {
+                   on(c);
+                   c.mutable_gateway()->set_listen("nowhere");
+               }),
+               Catch::Contains("gateway.listen"));
+    CHECK_THAT(loaded([&](v1::NodeConfig& c) {
+                   on(c);
+                   c.mutable_gateway()->mutable_credentials(0)->set_token_sm3("abc");
+               }),
+               Catch::Contains("gateway.credentials[0].token_sm3: expected 64 hex characters"));
+    CHECK_THAT(loaded([&](v1::NodeConfig& c) {
+                   on(c);
+                   c.mutable_gateway()->mutable_credentials(0)->set_organisation("");
+               }),
+               Catch::Contains("gateway.credentials[0].organisation: missing"));
+    CHECK_THAT(loaded([&](v1::NodeConfig& c) {
+                   on(c);
+                   *c.mutable_gateway()->add_credentials() = c.gateway().credentials(0);
+               }),
+               Catch::Contains("the same token is given twice"));
+    CHECK_THAT(loaded([&](v1::NodeConfig& c) {
+                   on(c);
+                   c.mutable_gateway()->mutable_credentials(0)->set_client_cert_sha256(hash);
+               }),
+               Catch::Contains("needs gateway.tls"));
+    CHECK_THAT(loaded([&](v1::NodeConfig& c) {
+                   c.mutable_gateway()->add_credentials()->set_organisation("regulator");
+               }),
+               Catch::Contains("gateway.listen: missing"));
+
+    // Defaults are filled in only when the gateway is on.
+    v1::NodeConfig off = ValidConfig();
+    config::ApplyDefaults(off);
+    CHECK(off.gateway().max_connections() == 0);
+    v1::NodeConfig c = ValidConfig();
+    on(c);
+    config::ApplyDefaults(c);
+    CHECK(c.gateway().max_connections() == config::kDefaultGatewayMaxConnections);
+    CHECK(c.gateway().max_body_bytes() == config::kDefaultGatewayMaxBodyBytes);
+    CHECK(c.gateway().client_ca_file() == c.tls().ca_file());
 }

@@ -90,6 +90,21 @@ struct Harness {
     Message VoteOf(VoteKind kind, const chain::Block& b, uint32_t from, uint64_t view = 0) {
         return Signed(Vote{kind, view, b.header.height, b.Hash(), from, {}, {}});
     }
+    // An empty VIEW-CHANGE (nothing committed or prepared) for `view`.
+    ViewChange ViewChangeOf(uint32_t from, uint64_t view) {
+        ViewChange vc;
+        vc.new_view = view;
+        vc.from = from;
+        return std::get<ViewChange>(Signed(vc));
+    }
+    // The NEW-VIEW the primary of `view` sends with the view changes of `from`.
+    NewView NewViewOf(uint64_t view, std::vector<uint32_t> from) {
+        NewView nv;
+        nv.view = view;
+        nv.from = static_cast<uint32_t>(view % n);
+        for (uint32_t i : from) nv.view_changes.push_back(ViewChangeOf(i, view));
+        return std::get<NewView>(Signed(nv));
+    }
 };
 
 template <class T>
@@ -487,4 +502,150 @@ TEST_CASE("the primary refuses a batch that does not execute", "[pbft]") {
     Status s = h.core->Propose({Tx("bad-1")}, 1);
     CHECK(s.code() == StatusCode::kInvalidArgument);
     CHECK(h.Take().messages.empty());
+}
+
+TEST_CASE("a replica of the current view hands its NEW-VIEW to a replica asking for that view, "
+          "relayed in its own name", "[pbft]") {
+    Harness h(4, 2);
+    const NewView nv = h.NewViewOf(1, {1, 0, 3});
+    h.core->Step(nv);
+    REQUIRE(h.core->view() == 1);
+    REQUIRE_FALSE(h.core->in_view_change());
+    h.Take();
+    h.core->Step(h.ViewChangeOf(3, 1));  // replica 3 missed it
+    Ready r = h.Take();
+    auto relayed = Sent<NewViewRelay>(r);
+    REQUIRE(relayed.size() == 1);
+    CHECK(Sent<NewView>(r).empty());  // the primary's message is never sent as this replica's
+    CHECK(relayed[0].from == 2);
+    CHECK(relayed[0].new_view.from == 1);
+    CHECK(relayed[0].new_view.signature == nv.signature);
+    REQUIRE(r.messages.size() == 1);
+    CHECK(r.messages[0].to == 3);
+}
+
+TEST_CASE("a relayed NEW-VIEW installs the view as the primary's own does", "[pbft]") {
+    Harness h(4, 3);
+    h.core->SetPendingWork(true);
+    for (int t = 0; t < 40; ++t) h.core->Tick();  // times out alone: view change to view 1
+    REQUIRE(h.core->in_view_change());
+    h.Take();
+    h.core->Step(NewViewRelay{h.NewViewOf(1, {1, 0, 2}), 2});
+    CHECK(h.core->view() == 1);
+    CHECK_FALSE(h.core->in_view_change());
+}
+
+TEST_CASE("a relayed NEW-VIEW whose primary signature does not verify is ignored", "[pbft]") {
+    Harness h(4, 3);
+    NewView nv = h.NewViewOf(1, {1, 0, 2});
+    nv.signature[0] ^= 0x5a;
+    h.core->Step(NewViewRelay{nv, 2});
+    CHECK(h.core->view() == 0);
+    CHECK(h.core->counters().bad_signatures == 1);
+}
+
+TEST_CASE("a restarted primary still answers a replica that missed its NEW-VIEW", "[pbft]") {
+    Harness h(4, 1);
+    for (uint32_t from : {0u, 3u}) h.core->Step(h.ViewChangeOf(from, 1));  // f+1: it follows
+    Ready r = h.Take();
+    REQUIRE(Sent<NewView>(r).size() == 1);
+    REQUIRE(h.core->view() == 1);
+    h.Restart();  // from the durable records only
+    h.Take();
+    REQUIRE(h.core->view() == 1);
+    h.core->Step(h.ViewChangeOf(2, 1));
+    auto sent = Sent<NewView>(h.Take());
+    REQUIRE(sent.size() == 1);
+    CHECK(sent[0].view == 1);
+    CHECK(sent[0].from == 1);
+}
+
+TEST_CASE("a VIEW-CHANGE from the primary of the current view is followed at once", "[pbft]") {
+    Harness h(4, 2);
+    h.core->Step(h.ViewChangeOf(0, 1));  // one replica only, but it is view 0's primary
+    auto sent = Sent<ViewChange>(h.Take());
+    REQUIRE(sent.size() == 1);
+    CHECK(sent[0].new_view == 1);
+    CHECK(h.core->view() == 1);
+    CHECK(h.core->in_view_change());
+}
+
+TEST_CASE("a VIEW-CHANGE from a single backup is not followed", "[pbft]") {
+    Harness h(4, 2);
+    h.core->Step(h.ViewChangeOf(3, 1));
+    CHECK(Sent<ViewChange>(h.Take()).empty());
+    CHECK(h.core->view() == 0);
+}
+
+TEST_CASE("a leaving primary hands its view over to the next one", "[pbft]") {
+    Harness h(4, 0);
+    CHECK(h.core->HandOver());
+    auto sent = Sent<ViewChange>(h.Take());
+    REQUIRE(sent.size() == 1);
+    CHECK(sent[0].new_view == 1);
+    Harness backup(4, 2);
+    CHECK_FALSE(backup.core->HandOver());  // only the primary of an active view hands over
+    CHECK(backup.Take().messages.empty());
+}
+
+TEST_CASE("a restarted primary does not propose over its own vote at the next height", "[pbft]") {
+    Harness h(4, 0);
+    REQUIRE(h.core->Propose({Tx("ok-1")}, 1001).ok());
+    h.Take();
+    h.Restart();  // the proposal is gone with its memory, its vote is on disk
+    h.Take();
+    CHECK_FALSE(h.core->CanPropose());
+    CHECK(h.core->Propose({Tx("ok-2")}, 1002).code() == StatusCode::kFailedPrecondition);
+    CHECK(h.Take().messages.empty());
+}
+
+TEST_CASE("a block response's tip keeps a replica fetching in pipelined ranges until it "
+          "reaches it", "[pbft]") {
+    Harness h(4, 1);
+    h.options.max_blocks_per_request = 2;
+    h.options.fetch_pipeline = 3;
+    h.Restart();
+    // A chain of 10 committed blocks, with certificates by 0, 2 and 3.
+    std::vector<chain::Block> chain;
+    FakeApp app;
+    Hash256 parent{};
+    for (uint64_t height = 0; height < 10; ++height) {
+        auto b = h.MakeBlock(height, parent, {Tx("ok-" + std::to_string(height))});
+        auto root = app.Execute(b);
+        REQUIRE(root.ok());
+        b.header.state_root = *root;
+        app.Commit(b);
+        b.certificate.height = height;
+        b.certificate.block_hash = b.Hash();
+        for (uint32_t v : {0u, 2u, 3u}) {
+            b.certificate.signatures.push_back(
+                {v, h.signers[v].Sign(chain::CommitVoteBytes(kChain, height, 0, b.Hash()))});
+        }
+        parent = b.Hash();
+        chain.push_back(b);
+    }
+    auto requests_to = [](const Ready& r) {
+        std::vector<std::pair<uint64_t, uint64_t>> out;
+        for (const auto& o : r.messages) {
+            if (auto* q = std::get_if<BlockRequest>(&o.message)) {
+                CHECK(o.to == 2);
+                out.push_back({q->from_height, q->to_height});
+            }
+        }
+        return out;
+    };
+    // The answer to one probe: blocks 0-1, and the peer's tip is 9.
+    h.core->Step(BlockResponse{{chain[0], chain[1]}, 2, 9});
+    Ready r = h.Take();
+    CHECK(r.committed.size() == 2);
+    using Range = std::vector<std::pair<uint64_t, uint64_t>>;
+    CHECK(requests_to(r) == Range{{2, 3}, {4, 5}, {6, 7}});  // three ranges at once
+    h.core->Step(BlockResponse{{chain[2], chain[3]}, 2, 9});
+    CHECK(requests_to(h.Take()) == Range{{8, 9}});  // one more as one is answered
+    h.core->Step(BlockResponse{{chain[4], chain[5]}, 2, 9});
+    h.core->Step(BlockResponse{{chain[6], chain[7]}, 2, 9});
+    h.core->Step(BlockResponse{{chain[8], chain[9]}, 2, 9});
+    r = h.Take();
+    CHECK(requests_to(r).empty());
+    CHECK(h.core->committed_height() == 9);
 }

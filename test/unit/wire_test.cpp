@@ -297,6 +297,40 @@ TEST_CASE("NEW-VIEW round-trips the view changes nested in it", "[wire]") {
     CHECK(c.Verifies(back));
 }
 
+TEST_CASE("NEW-VIEW-RELAY carries the relaying replica outside and the primary's NEW-VIEW "
+          "inside, still verifying", "[wire]") {
+    const Cluster& c = TheCluster();
+    NewView nv;
+    nv.view = 3;
+    nv.from = 3;
+    nv.view_changes.push_back(c.Signed(c.MakeViewChange(0, 3, true)));
+    nv.view_changes.push_back(c.Signed(c.MakeViewChange(1, 3, false)));
+    nv.view_changes.push_back(c.Signed(c.MakeViewChange(2, 3, true)));
+    nv = c.Signed(nv);
+    const NewViewRelay m{nv, 1};
+
+    const v1::ConsensusEnvelope e = net::ToProto(Message{m});
+    CHECK(e.from() == 1);  // what the transport checks against the stream's peer
+    CHECK(e.signature().empty());
+
+    const NewViewRelay back = RoundTripAs(m);
+    CHECK(back.from == 1);
+    CHECK(back.new_view.from == 3);
+    CHECK(back.new_view.signature == nv.signature);
+    REQUIRE(back.new_view.view_changes.size() == 3);
+    for (size_t i = 0; i < 3; ++i) CheckSameViewChange(back.new_view.view_changes[i], nv.view_changes[i]);
+    CHECK(c.Verifies(back));
+    CHECK(c.Verifies(back.new_view));
+
+    NewViewRelay forged = back;
+    forged.new_view.view = 4;  // no longer what the primary signed
+    CHECK_FALSE(c.Verifies(forged));
+
+    v1::ConsensusEnvelope signed_envelope = e;
+    signed_envelope.set_signature("x");
+    CHECK_FALSE(net::FromProto(signed_envelope).ok());
+}
+
 TEST_CASE("BLOCK-REQUEST round-trips", "[wire]") {
     const Cluster& c = TheCluster();
     BlockRequest m{5, kMax64, 1, {}};
@@ -319,8 +353,10 @@ TEST_CASE("BLOCK-RESPONSE round-trips committed blocks with their certificates",
     CHECK(e.from() == 2);
     CHECK(e.signature().empty());
 
+    m.tip_height = 1234;
     const BlockResponse back = RoundTripAs(m);
     CHECK(back.from == 2);
+    CHECK(back.tip_height == 1234);
     CHECK(back.blocks == m.blocks);
     CHECK(c.Verifies(back));
     for (const auto& b : back.blocks) {
