@@ -52,8 +52,39 @@ std::string MemberKey(std::string_view batch_no, uint64_t seq) {
 }
 std::string ManufacturerKey(std::string_view m) { return kPrefix + "mfr/" + DigestHex(m); }
 std::string StationKey(std::string_view s) { return kPrefix + "station/" + DigestHex(s); }
-std::string StationYearPrefix(std::string_view s, bool oot) {
-    return kPrefix + (oot ? "stationoot/" : "stationyear/") + DigestHex(s) + "/";
+// Per supply station, meters in service and out of tolerance by install year, next to the
+// station's QualityStats so that one scan of the stations reads both:
+//   supervision/station/<hex>/hist = { U32(year) U64(in service) U64(out of tolerance) }*,
+// ascending by year (codec of docs/ENCODING.md).
+constexpr std::string_view kHistogramSuffix = "/hist";
+std::string StationHistogramKey(std::string_view s) {
+    return kPrefix + "station/" + DigestHex(s) + std::string(kHistogramSuffix);
+}
+struct YearCount {
+    uint32_t year = 0;
+    uint64_t in_service = 0;
+    uint64_t out_of_tolerance = 0;
+};
+std::vector<YearCount> DecodeHistogram(ByteView value) {
+    std::vector<YearCount> out;
+    codec::Reader r(value);
+    YearCount y;
+    while (r.U32(y.year) && r.U64(y.in_service) && r.U64(y.out_of_tolerance)) out.push_back(y);
+    return out;
+}
+void AddToHistogram(StateView& state, std::string_view station, uint32_t year,
+                    uint64_t in_service, uint64_t out_of_tolerance) {
+    const std::string key = StationHistogramKey(station);
+    auto stored = state.Get(key);
+    std::vector<YearCount> years = stored ? DecodeHistogram(*stored) : std::vector<YearCount>();
+    auto it = std::lower_bound(years.begin(), years.end(), year,
+                               [](const YearCount& y, uint32_t v) { return y.year < v; });
+    if (it == years.end() || it->year != year) it = years.insert(it, YearCount{year, 0, 0});
+    it->in_service += in_service;
+    it->out_of_tolerance += out_of_tolerance;
+    codec::Writer w;
+    for (const auto& y : years) w.U32(y.year).U64(y.in_service).U64(y.out_of_tolerance);
+    state.Put(key, w.bytes());
 }
 std::string RunKey(std::string_view run) { return kPrefix + "run/" + DigestHex(run); }
 std::string ItemKey(std::string_view field) { return kPrefix + "item/" + std::string(field); }
@@ -179,9 +210,7 @@ Status IndexMeterAsset(const RecordFields& f, StateView& state) {
         s.set_arrivals(s.arrivals() + 1);
         if (meter.in_service()) {
             s.set_in_service(s.in_service() + 1);
-            AddU64(state,
-                   StationYearPrefix(meter.supply_station(), false) + Seq(meter.install_year(), 4),
-                   1);
+            AddToHistogram(state, meter.supply_station(), meter.install_year(), 1, 0);
         }
         WriteProto(state, StationKey(meter.supply_station()), s);
     }
@@ -264,9 +293,7 @@ Status IndexOutOfTolerance(const RecordFields& f, StateView& state) {
         s.set_out_of_tolerance_permille(Permille(s.out_of_tolerance(), s.in_service()));
         WriteProto(state, StationKey(meter.supply_station()), s);
         if (meter.in_service()) {
-            AddU64(state,
-                   StationYearPrefix(meter.supply_station(), true) + Seq(meter.install_year(), 4),
-                   1);
+            AddToHistogram(state, meter.supply_station(), meter.install_year(), 0, 1);
         }
     }
     return Status::Ok();
@@ -791,27 +818,29 @@ Result<Bytes> SupervisionContract::Query(std::string_view method, ByteView args,
             return status.ok();
         });
         MC_RETURN_IF_ERROR(status);
-        state.Scan(kStationPrefix, [&](std::string_view, ByteView value) {
-            status = ParseProto(value, out.add_stations(), "station statistics");
-            return status.ok();
+        // One scan: each station's statistics, then its install-year histogram (the key with
+        // the "/hist" suffix sorts right after the station's own key). Over 8 years in
+        // service: install year + 8 before the as-of year.
+        state.Scan(kStationPrefix, [&](std::string_view key, ByteView value) {
+            const bool histogram = key.size() > kHistogramSuffix.size() &&
+                                   key.substr(key.size() - kHistogramSuffix.size()) ==
+                                       kHistogramSuffix;
+            if (!histogram) {
+                status = ParseProto(value, out.add_stations(), "station statistics");
+                return status.ok();
+            }
+            if (out.stations().empty()) return true;
+            auto* station = out.mutable_stations(out.stations_size() - 1);
+            for (const auto& y : DecodeHistogram(value)) {
+                if (y.year + kYearsInServiceLimit < year) {
+                    station->set_over_8_years(station->over_8_years() + y.in_service);
+                    station->set_over_8_years_out_of_tolerance(
+                        station->over_8_years_out_of_tolerance() + y.out_of_tolerance);
+                }
+            }
+            return true;
         });
         MC_RETURN_IF_ERROR(status);
-        // Over 8 years in service: install years before (as-of year - 8), per station.
-        for (auto& s : *out.mutable_stations()) {
-            uint64_t over = 0, over_oot = 0;
-            auto sum = [&](bool oot, uint64_t& total) {
-                state.Scan(StationYearPrefix(s.key(), oot), [&](std::string_view key, ByteView v) {
-                    uint32_t y = YearOf(key.substr(key.size() - 4));
-                    if (y + kYearsInServiceLimit < year && v.size() >= 8)
-                        total += codec::DecodeU64(v);
-                    return true;
-                });
-            };
-            sum(false, over);
-            sum(true, over_oot);
-            s.set_over_8_years(over);
-            s.set_over_8_years_out_of_tolerance(over_oot);
-        }
         return SerializeProto(out);
     }
     return InvalidArgument("supervision has no query '" + std::string(method) + "'");
