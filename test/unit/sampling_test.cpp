@@ -201,7 +201,7 @@ TEST_CASE("Switching: normal to tightened when 2 of 5 or fewer consecutive lots 
     CHECK(t.severity == Severity::kNormal);
 }
 
-TEST_CASE("Switching: tightened back to normal after 5 consecutive accepted lots; 5 rejections "
+TEST_CASE("Switching: tightened back to normal after 5 consecutive accepted lots, and 5 rejections "
           "under tightened discontinue",
           "[sampling]") {
     SwitchingState s;
