@@ -13,9 +13,6 @@ template <class... Ts>
 struct Overloaded : Ts... {
     using Ts::operator()...;
 };
-// Spelled out for clang before 17, which does not deduce an aggregate's template arguments.
-template <class... Ts>
-Overloaded(Ts...) -> Overloaded<Ts...>;
 
 codec::Writer Tagged(std::string_view tag, const std::string& chain_id) {
     codec::Writer w;

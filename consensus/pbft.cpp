@@ -14,9 +14,6 @@ template <class... Ts>
 struct Overloaded : Ts... {
     using Ts::operator()...;
 };
-// Spelled out for clang before 17, which does not deduce an aggregate's template arguments.
-template <class... Ts>
-Overloaded(Ts...) -> Overloaded<Ts...>;
 
 // The first `quorum` signatures in validator order: every honest node builds the same
 // certificate from the same votes.

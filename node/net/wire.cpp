@@ -27,9 +27,6 @@ template <class... Ts>
 struct Overloaded : Ts... {
     using Ts::operator()...;
 };
-// Spelled out for clang before 17, which does not deduce an aggregate's template arguments.
-template <class... Ts>
-Overloaded(Ts...) -> Overloaded<Ts...>;
 
 std::string Str(ByteView b) { return std::string(b.begin(), b.end()); }
 

@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <sys/resource.h>
 #include <sys/inotify.h>
 #include <sys/syscall.h>
 #include <signal.h>
@@ -117,9 +116,7 @@ void TestCluster::StartAll() {
     for (int i = 0; i < size(); ++i) Start(i);
 }
 
-void TestCluster::Start(int i) { StartWithFileSizeLimit(i, 0); }
-
-void TestCluster::StartWithFileSizeLimit(int i, uint64_t bytes) {
+void TestCluster::Start(int i) {
     if (m_pids[i] > 0) return;
     const std::string config = ConfigPath(i);
     const std::string log = LogPath(i);
@@ -131,10 +128,6 @@ void TestCluster::StartWithFileSizeLimit(int i, uint64_t bytes) {
             dup2(fd, 1);
             dup2(fd, 2);
             close(fd);
-        }
-        if (bytes > 0) {
-            const rlimit limit{static_cast<rlim_t>(bytes), static_cast<rlim_t>(bytes)};
-            setrlimit(RLIMIT_FSIZE, &limit);
         }
         execl(MC_METERCHAIND_PATH, "meterchaind", "--config", config.c_str(), nullptr);
         _exit(127);
@@ -148,22 +141,6 @@ void TestCluster::Kill(int i) {
     int status = 0;
     waitpid(m_pids[i], &status, 0);
     m_pids[i] = -1;
-}
-
-int TestCluster::WaitExit(int i, Clock::time_point deadline) {
-    if (m_pids[i] <= 0) return -1;
-    const int pidfd = static_cast<int>(syscall(SYS_pidfd_open, m_pids[i], 0));
-    if (pidfd < 0) Fail("pidfd_open failed");
-    pollfd pfd{pidfd, POLLIN, 0};
-    const bool exited = poll(&pfd, 1, MsLeft(deadline)) == 1;
-    close(pidfd);
-    int status = 0;
-    if (!exited || waitpid(m_pids[i], &status, 0) != m_pids[i]) {
-        Kill(i);
-        return -1;
-    }
-    m_pids[i] = -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 bool TestCluster::Terminate(int i) {
@@ -272,7 +249,6 @@ int RunCommand(const std::string& command, std::string* output) {
 }
 
 std::string MeterctlPath() { return MC_METERCTL_PATH; }
-std::string MeterchaindPath() { return MC_METERCHAIND_PATH; }
 std::string SourceDir() { return MC_SOURCE_DIR; }
 
 }  // namespace meterchain::e2e
