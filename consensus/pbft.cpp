@@ -234,6 +234,7 @@ Status Core::Propose(std::vector<chain::Transaction> txs, uint64_t timestamp_ms)
 }
 
 void Core::OnPrePrepare(const PrePrepare& m) {
+    if (m.view > m_view) NoteHigherView(m.from, m.view);
     if (m_in_view_change || m.view != m_view || m.from != Primary(m_view)) return;
     if (m.height != m.block.header.height || m.height < FirstUncommitted()) return;
     if (!InWindow(m.height)) {
@@ -351,6 +352,7 @@ bool Core::VoteNeeded(const Vote& m) const {
 }
 
 void Core::OnVote(const Vote& m) {
+    if (m.view > m_view) NoteHigherView(m.from, m.view);
     if (m_in_view_change || m.view != m_view || m.height < FirstUncommitted()) return;
     if (!InWindow(m.height)) {
         NoteAhead(m.height - 1, m.from, /*urgent=*/false);

@@ -19,7 +19,7 @@
 
 namespace meterchain::contracts {
 
-// Registers "governance", "validity" and "secdata". kAlreadyExists if called twice on one
+// Registers "governance", "validity", "secdata" and "supervision". kAlreadyExists if called twice on one
 // registry.
 Status RegisterBuiltinContracts(Registry& registry);
 

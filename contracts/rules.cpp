@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "contracts/governance.h"
+#include "contracts/supervision.h"
 
 namespace meterchain::contracts {
 
@@ -88,7 +89,33 @@ bool MatchesDateLayout(std::string_view value, std::string_view layout) {
     return true;
 }
 
+std::optional<uint64_t> LocalDateToEpochMs(std::string_view value, std::string_view layout) {
+    if (!MatchesDateLayout(value, layout)) return std::nullopt;
+    int64_t y = Component(value, layout, "YYYY");
+    int64_t m = Component(value, layout, "MM");
+    int64_t d = Component(value, layout, "DD");
+    if (y < 1970 || m < 1 || d < 1) return std::nullopt;
+    int64_t hh = std::max(Component(value, layout, "hh"), 0);
+    int64_t mi = std::max(Component(value, layout, "mm"), 0);
+    int64_t ss = std::max(Component(value, layout, "ss"), 0);
+    // days_from_civil (H. Hinnant's algorithm), integers only
+    y -= m <= 2 ? 1 : 0;
+    int64_t era = y / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    int64_t days = era * 146097 + doe - 719468;
+    int64_t seconds = days * 86400 + hh * 3600 + mi * 60 + ss - 8 * 3600;  // UTC+8
+    if (seconds < 0) return std::nullopt;
+    return static_cast<uint64_t>(seconds) * 1000;
+}
+
 // ---- StateRuleEnvironment ----
+
+Result<std::optional<std::string>> StateRuleEnvironment::MeterArrivalDate(
+    std::string_view bar_code) {
+    return contracts::MeterArrivalDate(m_state, bar_code);
+}
 
 Result<bool> StateRuleEnvironment::RecordExists(RecordType type, std::string_view record_id) {
     if (m_batch.count(std::make_pair(static_cast<int>(type), std::string(record_id))) != 0) {
@@ -181,6 +208,28 @@ Result<CompiledRules> CompiledRules::Compile(const v1::RuleSet& rules) {
                 }
                 break;
             case v1::RULE_NO_DUPLICATE:
+                break;
+            case v1::RULE_CODE_NAME:
+                MC_RETURN_IF_ERROR(check_field(rule.field(), "field"));
+                if (rule.fields_size() != 1) {
+                    return InvalidArgument(where + ".fields must name the one name field");
+                }
+                MC_RETURN_IF_ERROR(check_field(rule.fields(0), "fields"));
+                if (rule.code_names().empty()) {
+                    return InvalidArgument(where + ".code_names is empty");
+                }
+                break;
+            case v1::RULE_DATE_PLAUSIBLE:
+                MC_RETURN_IF_ERROR(check_field(rule.field(), "field"));
+                if (rule.layout().find("YYYY") == std::string::npos ||
+                    rule.layout().find("MM") == std::string::npos ||
+                    rule.layout().find("DD") == std::string::npos) {
+                    return InvalidArgument(where + ".layout must hold YYYY, MM and DD");
+                }
+                if (rule.fields_size() != 1) {
+                    return InvalidArgument(where + ".fields must name the one bar code field");
+                }
+                MC_RETURN_IF_ERROR(check_field(rule.fields(0), "fields"));
                 break;
             default:
                 return InvalidArgument(where + ".kind: unknown rule kind");
@@ -333,6 +382,41 @@ Result<std::optional<RuleViolation>> CompiledRules::Check(RecordType type,
                     return std::optional(Violation(
                         rule, "organisation " + env.Uploader() +
                                   " does not operate the institution in " + rule.field()));
+                }
+                break;
+            }
+            case v1::RULE_CODE_NAME: {
+                const std::string* name = fields.Find(rule.fields(0));
+                if (value == nullptr || name == nullptr) break;
+                bool agree = false;
+                for (const auto& pair : rule.code_names()) {
+                    if (pair.code() == *value && pair.name() == *name) agree = true;
+                }
+                if (!agree) {
+                    return std::optional(Violation(
+                        rule, rule.fields(0) + " does not name the code in " + rule.field()));
+                }
+                break;
+            }
+            case v1::RULE_DATE_PLAUSIBLE: {
+                if (value == nullptr) break;
+                auto ms = LocalDateToEpochMs(*value, rule.layout());
+                if (!ms) break;  // the layout itself is RULE_DATE's concern
+                auto now = env.BlockTimeMs();
+                if (now && *ms > *now) {
+                    return std::optional(
+                        Violation(rule, rule.field() + " is after the block time"));
+                }
+                const std::string* bar_code = fields.Find(rule.fields(0));
+                if (bar_code == nullptr) break;
+                auto arrival = env.MeterArrivalDate(*bar_code);
+                if (!arrival.ok()) return arrival.status();
+                size_t day_end = rule.layout().find("DD") + 2;
+                if (arrival->has_value() && value->size() >= day_end &&
+                    rule.layout().compare(0, day_end, "YYYY-MM-DD") == 0 &&
+                    value->substr(0, day_end) < **arrival) {
+                    return std::optional(Violation(
+                        rule, rule.field() + " is before the arrival date of the meter's batch"));
                 }
                 break;
             }

@@ -9,6 +9,7 @@
 
 #include "contracts/validity.h"
 #include "node/audit/chain_reader.h"
+#include "node/base/rpc_code.h"
 #include "node/chain/proto_adapter.h"
 #include "node/chain/types.h"
 #include "proto/chain.pb.h"
@@ -229,9 +230,11 @@ Status EmitTransaction(Writer& w, const ChainReader& reader, const chain::Block&
     auto rec = reader.TxRecord(hash);
     if (!rec.ok()) return rec.status();
     if (*rec) {
-        row["receipt_code"] = std::to_string((*rec)->receipt.code);
+        // The numbering clients see in TxStatus.code (gRPC status codes), not the stored one.
+        const uint32_t code = RpcCode(static_cast<StatusCode>((*rec)->receipt.code));
+        row["receipt_code"] = std::to_string(code);
         row["receipt_message"] = (*rec)->receipt.message;
-        json += ",\"receipt\":{\"code\":" + std::to_string((*rec)->receipt.code) +
+        json += ",\"receipt\":{\"code\":" + std::to_string(code) +
                 ",\"message\":" + JsonString((*rec)->receipt.message) + "}";
     } else {
         json += ",\"receipt\":null";

@@ -17,7 +17,7 @@ namespace {
 constexpr uint32_t kDefaultWaitMs = 10000;
 constexpr uint32_t kMaxWaitMs = 60000;
 
-// The one numbering of the client API: the gRPC code of RpcCode (node/base/status.h).
+// The one numbering of the client API: gRPC status codes, RpcCode (node/base/rpc_code.h).
 grpc::Status ToGrpc(const Status& s) {
     if (s.ok()) return grpc::Status::OK;
     return grpc::Status(static_cast<grpc::StatusCode>(RpcCode(s.code())), s.message());

@@ -143,6 +143,66 @@ const std::vector<Command>& Commands() {
          RunExport,
          "exit codes: 0 written, 1 failed (unreadable store, missing block), 2 bad command "
          "line\n"},
+        // Two-word commands ("sampling plan"): the second word selects the subcommand.
+        {"sampling plan",
+         "GB/T 2828.1 single sampling plan for a lot (computed locally), as JSON",
+         {{"lot", "N", "lot size (>= 2)"},
+          {"level", "L", "inspection level S-1..S-4, I, II (default), III"},
+          {"aql", "AQL", "acceptance quality limit, e.g. 1.0"},
+          {"severity", "S", "normal (default), tightened or reduced"}},
+         RunSamplingPlan},
+        {"sampling create",
+         "store a sampling plan for an arrival batch on chain (regulator), print it as JSON",
+         {{"config", "FILE", "node.json of the regulator (its key and node)"},
+          {"plan", "ID", "plan id"},
+          {"batch", "NO", "arrival batch number"},
+          {"level", "L", "inspection level; default II"},
+          {"aql", "AQL", "acceptance quality limit, e.g. 1.0"},
+          {"lot", "N", "lot size; default the batch's verified count"},
+          {"node", "ADDR", "client address of a node; default 127.0.0.1:7701"}},
+         RunSamplingCreate},
+        {"sampling draw",
+         "draw a plan's sample: chosen bar codes and/or a deterministic random fill",
+         {{"config", "FILE", "node.json of the regulator (its key and node)"},
+          {"plan", "ID", "plan id"},
+          {"bar-codes", "LIST", "comma-separated bar codes chosen by the regulator"},
+          {"random", "", "fill the rest at random from the batch (data re-check)"},
+          {"meters", "FILE", "meters JSON lines to print the sample's bar codes"},
+          {"node", "ADDR", "client address of a node; default 127.0.0.1:7701"}},
+         RunSamplingDraw},
+        {"sampling import",
+         "import physical re-check results (JSON lines: barCode, veriResult, conclusions)",
+         {{"config", "FILE", "node.json of the regulator (its key and node)"},
+          {"plan", "ID", "plan id"},
+          {"batch", "NO", "arrival batch number (must be the plan's)"},
+          {"file", "FILE", "re-check results, one JSON object per line"},
+          {"node", "ADDR", "client address of a node; default 127.0.0.1:7701"}},
+         RunSamplingImport},
+        {"sampling show",
+         "print a stored plan, its sample and its re-check report as JSON",
+         {{"plan", "ID", "plan id"}, {"node", "ADDR", "client address of a node; default 127.0.0.1:7701"}},
+         RunSamplingShow},
+        {"supervision overview",
+         "verification overview: full inspection and sampling, TOP10 failing items, alerts",
+         {{"node", "ADDR", "client address of a node; default 127.0.0.1:7701"}},
+         RunSupervisionOverview},
+        {"supervision batch",
+         "an arrival batch: pass rate, re-checks, out of tolerance, first verification failed",
+         {{"batch", "NO", "arrival batch number"}, {"node", "ADDR", "client address of a node; default 127.0.0.1:7701"}},
+         RunSupervisionBatch},
+        {"supervision alerts",
+         "supervision alerts, all or those addressed to one organisation",
+         {{"org", "ORG", "addressee organisation; default all"}, {"node", "ADDR", "client address of a node; default 127.0.0.1:7701"}},
+         RunSupervisionAlerts},
+        {"supervision out-of-tolerance",
+         "evaluation runs, replacement orders, quality per manufacturer and supply station",
+         {{"year", "YYYY", "year for 'over 8 years in service'; default the last block's"},
+          {"node", "ADDR", "client address of a node; default 127.0.0.1:7701"}},
+         RunSupervisionOutOfTolerance},
+        {"supervision switching",
+         "the switching-rule state (normal/tightened/reduced) of a manufacturer's lots",
+         {{"manufacturer", "M", "manufacturer"}, {"node", "ADDR", "client address of a node; default 127.0.0.1:7701"}},
+         RunSupervisionSwitching},
     };
     return kCommands;
 }
@@ -150,7 +210,7 @@ const std::vector<Command>& Commands() {
 void PrintUsage(std::FILE* to) {
     std::fprintf(to, "usage: meterctl <command> [flags]\n\ncommands:\n");
     for (const Command& c : Commands()) {
-        std::fprintf(to, "  %-14s %.*s\n", std::string(c.name).c_str(),
+        std::fprintf(to, "  %-28s %.*s\n", std::string(c.name).c_str(),
                      static_cast<int>(c.summary.size()), c.summary.data());
     }
     std::fprintf(to, "\nmeterctl help <command> describes its flags.\n");
@@ -189,7 +249,8 @@ int Main(const std::vector<std::string>& args) {
             PrintUsage(stdout);
             return kExitOk;
         }
-        const Command* c = Find(args[1]);
+        const Command* c = args.size() >= 3 ? Find(args[1] + " " + args[2]) : nullptr;
+        if (!c) c = Find(args[1]);
         if (!c) {
             std::fprintf(stderr, "meterctl: unknown command \"%s\"\n", args[1].c_str());
             return kExitUsage;
@@ -197,13 +258,20 @@ int Main(const std::vector<std::string>& args) {
         PrintCommandUsage(stdout, *c);
         return kExitOk;
     }
-    const Command* command = Find(args[0]);
+    const Command* command = nullptr;
+    size_t words = 1;
+    if (args.size() >= 2) command = Find(args[0] + " " + args[1]);
+    if (command) {
+        words = 2;
+    } else {
+        command = Find(args[0]);
+    }
     if (!command) {
         std::fprintf(stderr, "meterctl: unknown command \"%s\"\n\n", args[0].c_str());
         PrintUsage(stderr);
         return kExitUsage;
     }
-    const std::vector<std::string> rest(args.begin() + 1, args.end());
+    const std::vector<std::string> rest(args.begin() + static_cast<long>(words), args.end());
     for (const std::string& a : rest) {
         if (a == "--help" || a == "-h") {
             PrintCommandUsage(stdout, *command);
@@ -212,7 +280,7 @@ int Main(const std::vector<std::string>& args) {
     }
     auto flags = Flags::Parse(rest, command->flags);
     if (!flags.ok()) {
-        std::fprintf(stderr, "meterctl %s: %s\n\n", args[0].c_str(),
+        std::fprintf(stderr, "meterctl %s: %s\n\n", std::string(command->name).c_str(),
                      flags.status().message().c_str());
         PrintCommandUsage(stderr, *command);
         return kExitUsage;
