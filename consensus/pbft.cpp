@@ -5,16 +5,12 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "node/base/overloaded.h"
 #include "node/chain/merkle.h"
 
 namespace meterchain::consensus {
 
 namespace {
-template <class... Ts>
-struct Overloaded : Ts... {
-    using Ts::operator()...;
-};
-
 // The first `quorum` signatures in validator order: every honest node builds the same
 // certificate from the same votes.
 std::vector<chain::CommitSignature> FirstSignatures(const std::map<uint32_t, Bytes>& votes,
@@ -61,7 +57,7 @@ void Core::Step(const Message& message) {
         ++m_counters.bad_signatures;
         return;
     }
-    std::visit(Overloaded{
+    std::visit(base::Overloaded{
                    [this](const PrePrepare& m) { OnPrePrepare(m); },
                    [this](const Vote& m) { OnVote(m); },
                    [this](const Checkpoint& m) { OnCheckpoint(m); },

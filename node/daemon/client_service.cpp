@@ -225,9 +225,9 @@ grpc::Status ClientService::Query(grpc::ServerContext*, const v1::QueryRequest* 
     if (req->contract() == "state") {
         std::string key;
         if (req->method() == "get") {
-            key = std::string(kKvPrefix) + req->args();
+            key = std::string(executor::kKvPrefix) + req->args();
         } else if (req->method() == "nonce") {
-            key = NonceKey(AsBytes(req->args()));
+            key = executor::NonceKey(AsBytes(req->args()));
         } else if (req->method() == "raw") {
             key = req->args();  // any state key: state holds only digests and ciphertext
         } else if (req->method() == "scan") {
@@ -268,7 +268,7 @@ grpc::Status ClientService::Query(grpc::ServerContext*, const v1::QueryRequest* 
     if (contract == nullptr) {
         return {grpc::StatusCode::NOT_FOUND, "no contract '" + req->contract() + "'"};
     }
-    CommittedStateView state(m_node.store());
+    executor::CommittedStateView state(m_node.store());
     auto result = contract->Query(req->method(), AsBytes(req->args()), state);
     if (!result.ok()) return ToGrpc(result.status());
     resp->set_result(ToString(*result));
