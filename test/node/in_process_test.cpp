@@ -124,6 +124,7 @@ public:
         config::ClusterOptions opt;
         opt.nodes = n;
         opt.out_dir = m_dir.path();
+        opt.genesis_file = MC_SOURCE_DIR "/deploy/genesis.json";  // organisations and rules
         opt.verify_threads = 1;
         opt.max_batch_delay_ms = 1;
         auto summary = config::InitCluster(opt);
@@ -142,6 +143,7 @@ public:
             env.client_api = false;
             env.consensus_thread = false;
             auto node = node::Node::Create(*cfg, std::move(env));
+            INFO("node " << i << ": " << (node.ok() ? std::string() : node.status().ToString()));
             REQUIRE(node.ok());
             checking->SetNode(node->get());
             m_nodes.push_back(std::move(*node));
