@@ -1,5 +1,5 @@
 # The layering of docs/LIBRARIES.md, checked over the sources: run by CTest as
-#   cmake -DROOT=<repository root> -P cmake/check_layering.cmake
+#   cmake -DROOT=<repository root> -P test/check_layering.cmake
 # Fails (exit code 1) naming every forbidden edge:
 #   - an #include from a folder of the table to a component its row does not allow;
 #   - a target_link_libraries edge from a library of the table to one its row does not allow;
