@@ -22,6 +22,7 @@
 #include "node/crypto/signer.h"
 #include "node/daemon/genesis.h"
 #include "node/tools/meterctl_commands.h"
+#include "node/base/json.h"
 
 namespace meterchain::tools {
 namespace {
@@ -45,23 +46,6 @@ std::string Duration(double seconds) {
                       (unsigned long long)(s % 60));
     }
     return buf;
-}
-
-std::string JsonString(std::string_view s) {
-    std::string out = "\"";
-    for (char c : s) {
-        if (c == '"' || c == '\\') {
-            out += '\\';
-            out += c;
-        } else if (c == '\n') {
-            out += "\\n";
-        } else if (static_cast<unsigned char>(c) < 0x20) {
-            out += ' ';
-        } else {
-            out += c;
-        }
-    }
-    return out + "\"";
 }
 
 // Progress on stderr: a bar redrawn in place on a terminal, a plain line every 5 s otherwise.
