@@ -3,16 +3,12 @@
 #include <set>
 
 #include "node/base/codec.h"
+#include "node/base/overloaded.h"
 #include "node/crypto/sm.h"
 
 namespace meterchain::consensus {
 
 namespace {
-
-template <class... Ts>
-struct Overloaded : Ts... {
-    using Ts::operator()...;
-};
 
 codec::Writer Tagged(std::string_view tag, const std::string& chain_id) {
     codec::Writer w;
@@ -36,7 +32,7 @@ uint32_t Sender(const Message& m) {
 }
 
 const char* MessageName(const Message& m) {
-    return std::visit(Overloaded{
+    return std::visit(base::Overloaded{
                           [](const PrePrepare&) { return "PRE-PREPARE"; },
                           [](const Vote& v) { return v.kind == VoteKind::kPrepare ? "PREPARE" : "COMMIT"; },
                           [](const Checkpoint&) { return "CHECKPOINT"; },
@@ -107,7 +103,7 @@ Bytes SigningBytes(const std::string& chain_id, const BlockRequest& m) {
 }
 
 void SignMessage(const std::string& chain_id, const crypto::Signer& signer, Message& m) {
-    std::visit(Overloaded{
+    std::visit(base::Overloaded{
                    [](BlockResponse&) {},
                    [](NewViewRelay&) {},
                    [&](auto& x) { x.signature = signer.Sign(SigningBytes(chain_id, x)); },
@@ -117,7 +113,7 @@ void SignMessage(const std::string& chain_id, const crypto::Signer& signer, Mess
 
 bool VerifyMessage(const std::string& chain_id, const chain::ValidatorSet& validators,
                    const crypto::Verifier& verifier, const Message& m) {
-    return std::visit(Overloaded{
+    return std::visit(base::Overloaded{
                           [](const BlockResponse&) { return true; },
                           [&](const NewViewRelay& r) {
                               const NewView& nv = r.new_view;

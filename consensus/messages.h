@@ -18,7 +18,9 @@
 
 namespace meterchain::consensus {
 
-// The primary's proposal of `block` at `height` in `view`. The primary also sends a Prepare.
+// The primary's proposal of `block` at `height` in `view`. Its signature stands for the
+// primary's PREPARE: the primary sends no PREPARE of its own for a block it proposes (only for
+// one it re-proposes after a NEW-VIEW, see PreparedCert).
 struct PrePrepare {
     uint64_t view = 0;
     uint64_t height = 0;
@@ -74,7 +76,7 @@ struct ViewChange {
 };
 
 // Sent by the primary of `view` with the 2f+1 view changes that justify it. Every replica
-// recomputes the blocks to re-propose from them (SelectNewViewBlocks), so nothing else is sent.
+// recomputes the blocks to re-propose from them (Core::Select), so nothing else is sent.
 struct NewView {
     uint64_t view = 0;
     std::vector<ViewChange> view_changes;

@@ -5,16 +5,12 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "node/base/overloaded.h"
 #include "node/chain/merkle.h"
 
 namespace meterchain::consensus {
 
 namespace {
-template <class... Ts>
-struct Overloaded : Ts... {
-    using Ts::operator()...;
-};
-
 // The first `quorum` signatures in validator order: every honest node builds the same
 // certificate from the same votes.
 std::vector<chain::CommitSignature> FirstSignatures(const std::map<uint32_t, Bytes>& votes,
@@ -61,7 +57,7 @@ void Core::Step(const Message& message) {
         ++m_counters.bad_signatures;
         return;
     }
-    std::visit(Overloaded{
+    std::visit(base::Overloaded{
                    [this](const PrePrepare& m) { OnPrePrepare(m); },
                    [this](const Vote& m) { OnVote(m); },
                    [this](const Checkpoint& m) { OnCheckpoint(m); },
@@ -234,6 +230,7 @@ Status Core::Propose(std::vector<chain::Transaction> txs, uint64_t timestamp_ms)
 }
 
 void Core::OnPrePrepare(const PrePrepare& m) {
+    if (m.view > m_view) NoteHigherView(m.from, m.view);
     if (m_in_view_change || m.view != m_view || m.from != Primary(m_view)) return;
     if (m.height != m.block.header.height || m.height < FirstUncommitted()) return;
     if (!InWindow(m.height)) {
@@ -351,6 +348,7 @@ bool Core::VoteNeeded(const Vote& m) const {
 }
 
 void Core::OnVote(const Vote& m) {
+    if (m.view > m_view) NoteHigherView(m.from, m.view);
     if (m_in_view_change || m.view != m_view || m.height < FirstUncommitted()) return;
     if (!InWindow(m.height)) {
         NoteAhead(m.height - 1, m.from, /*urgent=*/false);

@@ -242,6 +242,10 @@ private:
     void InstallNewView(const NewView& nv);
     Selection Select(const std::vector<ViewChange>& vcs) const;
     void MaybeJoinHigherView();
+    // A PRE-PREPARE or vote of a view above this replica's: once f+1 replicas are seen in
+    // higher views, one of them is honest and that view was installed. The replica asks for
+    // the view (VIEW-CHANGE), and the replicas of that view answer with its NEW-VIEW.
+    void NoteHigherView(uint32_t from, uint64_t view);
 
     // Outputs.
     void Send(int32_t to, Message m);  // signs and queues
@@ -280,6 +284,8 @@ private:
     // View changes received: view -> sender -> message.
     std::map<uint64_t, std::map<uint32_t, ViewChange>> m_view_changes;
     std::optional<NewView> m_last_new_view;   // the NEW-VIEW that installed m_view
+    // Highest view of each replica's normal-case messages above m_view (NoteHigherView).
+    std::map<uint32_t, uint64_t> m_views_seen;
     bool m_sent_new_view = false;
 
     // State transfer.

@@ -1,6 +1,8 @@
 // View change: replacing a silent or faulty primary without reverting committed blocks.
 #include <algorithm>
+#include <functional>
 #include <set>
+#include <vector>
 
 #include "consensus/pbft.h"
 
@@ -121,6 +123,29 @@ void Core::MaybeJoinHigherView() {
     uint64_t target = UINT64_MAX;
     for (const auto& [from, view] : highest) target = std::min(target, view);
     StartViewChange(target);
+}
+
+void Core::NoteHigherView(uint32_t from, uint64_t view) {
+    // A replica restarted in an old view (or with an empty data dir) under load never times
+    // out: the blocks it fetches reset its timer, and it would only fetch, never vote, until
+    // the cluster changed view again. Votes of a later view tell it where the others are.
+    if (from == m_opt.self || from >= m_opt.validators.size() || view <= m_view) return;
+    uint64_t& seen = m_views_seen[from];
+    seen = std::max(seen, view);
+    std::vector<uint64_t> views;
+    for (auto it = m_views_seen.begin(); it != m_views_seen.end();) {
+        if (it->second <= m_view) {
+            it = m_views_seen.erase(it);
+        } else {
+            views.push_back(it->second);
+            ++it;
+        }
+    }
+    const size_t needed = m_opt.validators.F() + 1;
+    if (views.size() < needed) return;
+    // The highest view that f+1 of them have reached: at least one honest replica is there.
+    std::sort(views.begin(), views.end(), std::greater<>());
+    StartViewChange(views[needed - 1]);
 }
 
 void Core::MaybeSendNewView() {

@@ -6,6 +6,7 @@
 #include "contracts/common.h"
 #include "contracts/governance.h"
 #include "contracts/sec_data_access.h"
+#include "contracts/supervision.h"
 #include "contracts/validity.h"
 #include "proto/chain.pb.h"
 
@@ -28,6 +29,7 @@ Status RegisterBuiltinContracts(Registry& registry) {
     MC_RETURN_IF_ERROR(registry.Register(std::make_unique<ValidityContract>()));
     MC_RETURN_IF_ERROR(registry.Register(std::make_unique<SecDataAccessContract>()));
     MC_RETURN_IF_ERROR(registry.Register(std::make_unique<CalibrationContract>()));
+    MC_RETURN_IF_ERROR(registry.Register(std::make_unique<SupervisionContract>()));
     return Status::Ok();
 }
 

@@ -37,6 +37,15 @@ public:
     virtual Result<std::optional<v1::Institution>> FindInstitution(std::string_view inst_id) = 0;
     // The organisation uploading the records.
     virtual const std::string& Uploader() const = 0;
+    // The executing block's timestamp (ms since the epoch); nullopt where there is no block (a
+    // validator checking off chain): RULE_DATE_PLAUSIBLE then skips the "not after" check.
+    virtual std::optional<uint64_t> BlockTimeMs() const { return std::nullopt; }
+    // The arrival date ("YYYY-MM-DD") of the batch of the meter with `bar_code`; nullopt when
+    // the meter or its batch is unknown.
+    virtual Result<std::optional<std::string>> MeterArrivalDate(std::string_view bar_code) {
+        (void)bar_code;
+        return std::optional<std::string>();
+    }
 };
 
 // RuleEnvironment over a StateView plus the records accepted so far in this batch.
@@ -48,12 +57,18 @@ public:
     Result<bool> RecordExists(RecordType type, std::string_view record_id) override;
     Result<std::optional<v1::Institution>> FindInstitution(std::string_view inst_id) override;
     const std::string& Uploader() const override { return m_uploader; }
+    std::optional<uint64_t> BlockTimeMs() const override { return m_block_time_ms; }
+    // From the supervision index (contracts/supervision.h), which Validity updates as each
+    // record is accepted, so meters and batches earlier in the same batch count.
+    Result<std::optional<std::string>> MeterArrivalDate(std::string_view bar_code) override;
     // Marks a record as accepted in this batch (later references and duplicates see it).
     void Accept(RecordType type, std::string_view record_id);
+    void SetBlockTime(uint64_t block_time_ms) { m_block_time_ms = block_time_ms; }
 
 private:
     const StateView& m_state;
     std::string m_uploader;
+    std::optional<uint64_t> m_block_time_ms;
     std::set<std::pair<int, std::string>, std::less<>> m_batch;
     std::map<std::string, std::optional<v1::Institution>, std::less<>> m_institutions;  // cache
 };
@@ -85,5 +100,9 @@ private:
 // True when `value` matches `layout` ("YYYY-MM-DD", "YYYY-MM-DD hh:mm:ss", ...) and is a real
 // calendar date and time.
 bool MatchesDateLayout(std::string_view value, std::string_view layout);
+
+// Milliseconds since the epoch of a local (UTC+8) date/time in `layout`; missing time parts
+// count as 0. nullopt when the value does not match the layout or has no YYYY, MM and DD.
+std::optional<uint64_t> LocalDateToEpochMs(std::string_view value, std::string_view layout);
 
 }  // namespace meterchain::contracts

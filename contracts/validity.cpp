@@ -10,6 +10,7 @@
 #include "contracts/governance.h"
 #include "contracts/records.h"
 #include "contracts/rules.h"
+#include "contracts/supervision.h"
 #include "contracts/validation_key.h"
 #include "node/base/codec.h"
 #include "node/crypto/sm.h"
@@ -323,6 +324,7 @@ Status ValidityContract::Call(const CallContext& ctx, std::string_view method, B
     }
 
     StateRuleEnvironment env(state, s.uploader.name());
+    env.SetBlockTime(ctx.block_timestamp_ms);
     uint32_t valid_count = 0;
     for (int i = 0; i < submission.records_size(); ++i) {
         const v1::RecordSubmission& sub = submission.records(i);
@@ -380,6 +382,9 @@ Status ValidityContract::Call(const CallContext& ctx, std::string_view method, B
         stored.set_batch_id(submission.batch_id());
         WriteProto(state, state_key, stored);
         MC_RETURN_IF_ERROR(IndexStoredRecord(state, sub.type(), *fields, ctx.height));
+        // Supervision counters and indexes are kept as records are written, so that the
+        // regulator's statistics never scan records (contracts/supervision.h).
+        MC_RETURN_IF_ERROR(IndexAcceptedRecord(ctx, sub.type(), *fields, state));
     }
     result.set_signature_error(set_error);
     result.set_valid_count(valid_count);

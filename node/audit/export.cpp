@@ -9,35 +9,15 @@
 
 #include "contracts/validity.h"
 #include "node/audit/chain_reader.h"
+#include "node/base/rpc_code.h"
 #include "node/chain/proto_adapter.h"
 #include "node/chain/types.h"
 #include "proto/chain.pb.h"
 #include "proto/metrology.pb.h"
+#include "node/base/json.h"
 
 namespace meterchain::audit {
 namespace {
-
-std::string JsonString(std::string_view s) {
-    std::string out = "\"";
-    for (char c : s) {
-        switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            case '\t': out += "\\t"; break;
-            default:
-                if (static_cast<unsigned char>(c) < 0x20) {
-                    char buf[8];
-                    std::snprintf(buf, sizeof buf, "\\u%04x", c);
-                    out += buf;
-                } else {
-                    out += c;
-                }
-        }
-    }
-    return out + "\"";
-}
 
 std::string CsvField(std::string_view s) {
     if (s.find_first_of(",\"\n\r") == std::string_view::npos) return std::string(s);
@@ -229,9 +209,11 @@ Status EmitTransaction(Writer& w, const ChainReader& reader, const chain::Block&
     auto rec = reader.TxRecord(hash);
     if (!rec.ok()) return rec.status();
     if (*rec) {
-        row["receipt_code"] = std::to_string((*rec)->receipt.code);
+        // The numbering clients see in TxStatus.code (gRPC status codes), not the stored one.
+        const uint32_t code = RpcCode(static_cast<StatusCode>((*rec)->receipt.code));
+        row["receipt_code"] = std::to_string(code);
         row["receipt_message"] = (*rec)->receipt.message;
-        json += ",\"receipt\":{\"code\":" + std::to_string((*rec)->receipt.code) +
+        json += ",\"receipt\":{\"code\":" + std::to_string(code) +
                 ",\"message\":" + JsonString((*rec)->receipt.message) + "}";
     } else {
         json += ",\"receipt\":null";

@@ -12,9 +12,9 @@
 #include "node/audit/chain_reader.h"
 #include "node/chain/merkle.h"
 #include "node/chain/proto_adapter.h"
+#include "node/crypto/signature_cache.h"
 #include "node/crypto/signer.h"
 #include "node/executor/executor.h"
-#include "node/mempool/verified_cache.h"
 #include "node/storage/chain_store.h"
 
 namespace meterchain::audit {
@@ -126,7 +126,7 @@ struct Window {
 class VerifyPool {
 public:
     VerifyPool(unsigned threads, const std::string& chain_id, const crypto::Verifier& verifier,
-               mempool::VerifiedCache& cache)
+               crypto::SignatureCache& cache)
         : m_chain_id(chain_id), m_verifier(verifier), m_cache(cache) {
         for (unsigned i = 0; i < threads; ++i) m_threads.emplace_back([this] { Run(); });
     }
@@ -204,7 +204,7 @@ private:
         auto body = chain::VerifyTransaction(tx, m_verifier);
         if (body.ok()) {
             // The executor then finds the signature checked and only parses the body.
-            m_cache.Insert(mempool::VerifiedKey(tx.Hash(), tx.signature));
+            m_cache.Insert(crypto::SignatureCacheKey(tx.Hash(), tx.signature));
         } else {
             p.tx_status[item.second] = body.status();
         }
@@ -212,7 +212,7 @@ private:
 
     const std::string m_chain_id;
     const crypto::Verifier& m_verifier;
-    mempool::VerifiedCache& m_cache;
+    crypto::SignatureCache& m_cache;
     std::mutex m_mutex;
     std::condition_variable m_cv;
     std::deque<Job> m_jobs;   // guarded by m_mutex
@@ -273,9 +273,9 @@ private:
     ReplayReport m_report;
     StateOnlyKv* m_state_kv = nullptr;  // owned by m_store
     std::unique_ptr<storage::ChainStore> m_store;
-    std::unique_ptr<node::Executor> m_executor;
+    std::unique_ptr<executor::Executor> m_executor;
     crypto::Sm2Verifier m_verifier;
-    std::unique_ptr<mempool::VerifiedCache> m_cache;
+    std::unique_ptr<crypto::SignatureCache> m_cache;
     std::shared_ptr<const SetInfo> m_set;
     Hash256 m_prev_hash{};
     std::chrono::steady_clock::time_point m_start;
@@ -337,7 +337,7 @@ Status Replayer::RefreshValidatorSet() {
     auto info = std::make_shared<SetInfo>();
     info->raw = value;
     info->generation = m_set ? m_set->generation + 1 : 1;
-    node::CommittedStateView view(*m_store);
+    executor::CommittedStateView view(*m_store);
     auto set = ValidatorSetFromState(view);
     if (set.ok()) {
         info->set = std::move(*set);
@@ -515,7 +515,7 @@ Result<std::optional<Mismatch>> Replayer::CheckBlock(PendingBlock& p) {
         m_report.commit_signatures += b.certificate.signatures.size();
     }
 
-    node::CommittedStateView after(*m_store);
+    executor::CommittedStateView after(*m_store);
     for (BlockCheck* extra : m_opt.extra_checks) {
         if (auto m = extra->CheckBlock(b, after)) return R(std::move(*m));
     }
@@ -635,12 +635,12 @@ Result<ReplayReport> Replayer::Run() {
     auto store = storage::ChainStore::Open(std::move(kv), store_options);
     if (!store.ok()) return store.status();
     m_store = std::move(*store);
-    m_cache = std::make_unique<mempool::VerifiedCache>(
-        std::max<size_t>(mempool::VerifiedCache::kDefaultCapacity, 4 * kWindowTxs));
-    node::ExecutorOptions exec_options;
+    m_cache = std::make_unique<crypto::SignatureCache>(
+        std::max<size_t>(crypto::SignatureCache::kDefaultCapacity, 4 * kWindowTxs));
+    executor::ExecutorOptions exec_options;
     exec_options.chain_id = m_opt.chain_id;
     exec_options.validation = m_opt.validation;
-    m_executor = std::make_unique<node::Executor>(std::move(exec_options), *m_store,
+    m_executor = std::make_unique<executor::Executor>(std::move(exec_options), *m_store,
                                                   *m_opt.registry, m_verifier, *m_cache);
     // Certificates of the first window are checked against the genesis set.
     {

@@ -48,6 +48,25 @@ Status FromGrpc(const grpc::Status& s, const std::string& address) {
     }
 }
 
+namespace {
+
+// One unary call of the node's API: its deadline, the call, and gRPC's status turned into
+// ours (FromGrpc). Every unary method of Client goes through here.
+template <typename Request, typename Response>
+Result<Response> Unary(v1::Node::Stub& stub, const std::string& address,
+                       grpc::Status (v1::Node::Stub::*method)(grpc::ClientContext*,
+                                                              const Request&, Response*),
+                       const Request& request, uint32_t timeout_ms = kCallTimeoutMs) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(After(timeout_ms));
+    Response response;
+    const grpc::Status s = (stub.*method)(&ctx, request, &response);
+    if (!s.ok()) return FromGrpc(s, address);
+    return response;
+}
+
+}  // namespace
+
 Client::Client(const std::string& address) : m_address(address) {
     grpc::ChannelArguments args;
     args.SetMaxReceiveMessageSize(64 << 20);
@@ -60,32 +79,26 @@ Client::Client(const std::string& address) : m_address(address) {
 }
 
 Result<Hash256> Client::Submit(const chain::Transaction& tx) const {
-    grpc::ClientContext ctx;
-    ctx.set_deadline(After(kCallTimeoutMs));
     v1::SubmitRequest req;
     *req.mutable_transaction() = chain::ToProto(tx);
-    v1::SubmitResponse resp;
-    auto s = m_stub->SubmitTransaction(&ctx, req, &resp);
-    if (!s.ok()) return FromGrpc(s, m_address);
-    auto hash = HashFromBytes(AsBytes(resp.tx_hash()));
+    auto resp = Unary(*m_stub, m_address, &v1::Node::Stub::SubmitTransaction, req);
+    if (!resp.ok()) return resp.status();
+    auto hash = HashFromBytes(AsBytes(resp->tx_hash()));
     if (!hash) return Internal("server answered a malformed tx hash");
     return *hash;
 }
 
 std::vector<Result<Hash256>> Client::SubmitMany(
     const std::vector<const chain::Transaction*>& txs) const {
-    grpc::ClientContext ctx;
-    ctx.set_deadline(After(kCallTimeoutMs));
     v1::SubmitBatchRequest req;
     for (const auto* tx : txs) *req.add_transactions() = chain::ToProto(*tx);
-    v1::SubmitBatchResponse resp;
-    auto s = m_stub->SubmitTransactions(&ctx, req, &resp);
+    auto resp = Unary(*m_stub, m_address, &v1::Node::Stub::SubmitTransactions, req);
     std::vector<Result<Hash256>> out;
-    if (!s.ok()) {
-        out.assign(txs.size(), FromGrpc(s, m_address));
+    if (!resp.ok()) {
+        out.assign(txs.size(), resp.status());
         return out;
     }
-    for (const auto& r : resp.results()) {
+    for (const auto& r : resp->results()) {
         if (r.code() == 0) {
             auto hash = HashFromBytes(AsBytes(r.tx_hash()));
             out.push_back(hash ? Result<Hash256>(*hash) : Result<Hash256>(Internal("bad hash")));
@@ -99,82 +112,54 @@ std::vector<Result<Hash256>> Client::SubmitMany(
 }
 
 Result<v1::TxStatus> Client::GetTransaction(const Hash256& tx_hash) const {
-    grpc::ClientContext ctx;
-    ctx.set_deadline(After(kCallTimeoutMs));
     v1::TxQuery req;
     req.set_tx_hash(ToString(tx_hash));
-    v1::TxStatus resp;
-    auto s = m_stub->GetTransaction(&ctx, req, &resp);
-    if (!s.ok()) return FromGrpc(s, m_address);
-    return resp;
+    return Unary(*m_stub, m_address, &v1::Node::Stub::GetTransaction, req);
 }
 
 Result<v1::TxStatus> Client::WaitForCommit(const Hash256& tx_hash, uint32_t timeout_ms) const {
-    grpc::ClientContext ctx;
-    ctx.set_deadline(After(timeout_ms + 5000));
     v1::TxQuery req;
     req.set_tx_hash(ToString(tx_hash));
     req.set_timeout_ms(timeout_ms);
-    v1::TxStatus resp;
-    auto s = m_stub->WaitForCommit(&ctx, req, &resp);
-    if (!s.ok()) return FromGrpc(s, m_address);
-    return resp;
+    // The call's own deadline leaves the node time to answer "not yet" after the wait.
+    return Unary(*m_stub, m_address, &v1::Node::Stub::WaitForCommit, req, timeout_ms + 5000);
 }
 
 Result<v1::NodeStatus> Client::GetStatus(uint32_t timeout_ms) const {
-    grpc::ClientContext ctx;
-    ctx.set_deadline(After(timeout_ms));
-    v1::NodeStatus resp;
-    auto s = m_stub->GetStatus(&ctx, v1::StatusRequest(), &resp);
-    if (!s.ok()) return FromGrpc(s, m_address);
-    return resp;
+    return Unary(*m_stub, m_address, &v1::Node::Stub::GetStatus, v1::StatusRequest(), timeout_ms);
 }
 
 Result<chain::Block> Client::GetBlock(uint64_t height) const {
-    grpc::ClientContext ctx;
-    ctx.set_deadline(After(kCallTimeoutMs));
     v1::BlockQuery req;
     req.set_height(height);
-    v1::Block resp;
-    auto s = m_stub->GetBlock(&ctx, req, &resp);
-    if (!s.ok()) return FromGrpc(s, m_address);
-    return chain::FromProto(resp);
+    auto resp = Unary(*m_stub, m_address, &v1::Node::Stub::GetBlock, req);
+    if (!resp.ok()) return resp.status();
+    return chain::FromProto(*resp);
 }
 
 Result<chain::Block> Client::GetLatestBlock() const {
-    grpc::ClientContext ctx;
-    ctx.set_deadline(After(kCallTimeoutMs));
     v1::BlockQuery req;
     req.set_latest(true);
-    v1::Block resp;
-    auto s = m_stub->GetBlock(&ctx, req, &resp);
-    if (!s.ok()) return FromGrpc(s, m_address);
-    return chain::FromProto(resp);
+    auto resp = Unary(*m_stub, m_address, &v1::Node::Stub::GetBlock, req);
+    if (!resp.ok()) return resp.status();
+    return chain::FromProto(*resp);
 }
 
 Result<Bytes> Client::Query(const std::string& contract, const std::string& method,
                             ByteView args) const {
-    grpc::ClientContext ctx;
-    ctx.set_deadline(After(kCallTimeoutMs));
     v1::QueryRequest req;
     req.set_contract(contract);
     req.set_method(method);
     req.set_args(ToString(args));
-    v1::QueryResponse resp;
-    auto s = m_stub->Query(&ctx, req, &resp);
-    if (!s.ok()) return FromGrpc(s, m_address);
-    return ToBytes(resp.result());
+    auto resp = Unary(*m_stub, m_address, &v1::Node::Stub::Query, req);
+    if (!resp.ok()) return resp.status();
+    return ToBytes(resp->result());
 }
 
 Result<v1::ProofResponse> Client::GetTxProof(const Hash256& tx_hash) const {
-    grpc::ClientContext ctx;
-    ctx.set_deadline(After(kCallTimeoutMs));
     v1::ProofRequest req;
     req.set_tx_hash(ToString(tx_hash));
-    v1::ProofResponse resp;
-    auto s = m_stub->GetTxProof(&ctx, req, &resp);
-    if (!s.ok()) return FromGrpc(s, m_address);
-    return resp;
+    return Unary(*m_stub, m_address, &v1::Node::Stub::GetTxProof, req);
 }
 
 Result<uint64_t> Client::LastNonce(ByteView sender) const {

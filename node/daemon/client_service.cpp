@@ -17,7 +17,7 @@ namespace {
 constexpr uint32_t kDefaultWaitMs = 10000;
 constexpr uint32_t kMaxWaitMs = 60000;
 
-// The one numbering of the client API: the gRPC code of RpcCode (node/base/status.h).
+// The one numbering of the client API: gRPC status codes, RpcCode (node/base/rpc_code.h).
 grpc::Status ToGrpc(const Status& s) {
     if (s.ok()) return grpc::Status::OK;
     return grpc::Status(static_cast<grpc::StatusCode>(RpcCode(s.code())), s.message());
@@ -225,9 +225,9 @@ grpc::Status ClientService::Query(grpc::ServerContext*, const v1::QueryRequest* 
     if (req->contract() == "state") {
         std::string key;
         if (req->method() == "get") {
-            key = std::string(kKvPrefix) + req->args();
+            key = std::string(executor::kKvPrefix) + req->args();
         } else if (req->method() == "nonce") {
-            key = NonceKey(AsBytes(req->args()));
+            key = executor::NonceKey(AsBytes(req->args()));
         } else if (req->method() == "raw") {
             key = req->args();  // any state key: state holds only digests and ciphertext
         } else if (req->method() == "scan") {
@@ -268,7 +268,7 @@ grpc::Status ClientService::Query(grpc::ServerContext*, const v1::QueryRequest* 
     if (contract == nullptr) {
         return {grpc::StatusCode::NOT_FOUND, "no contract '" + req->contract() + "'"};
     }
-    CommittedStateView state(m_node.store());
+    executor::CommittedStateView state(m_node.store());
     auto result = contract->Query(req->method(), AsBytes(req->args()), state);
     if (!result.ok()) return ToGrpc(result.status());
     resp->set_result(ToString(*result));

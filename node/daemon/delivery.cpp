@@ -112,7 +112,7 @@ void Delivery::Run() {
 }
 
 void Delivery::Pass() {
-    CommittedStateView state(m_store);
+    executor::CommittedStateView state(m_store);
     v1::QueryArgs q;
     q.set_id(m_opt.org);
     auto pending = QueryAs<v1::PendingGrants>(m_registry, contracts::kSecDataContract,
@@ -168,7 +168,7 @@ bool Delivery::DeliverOne(const v1::AccessDecision& grant) {
         m_given_up.insert(id);
         return true;
     };
-    CommittedStateView state(m_store);
+    executor::CommittedStateView state(m_store);
     v1::QueryArgs q;
     q.set_record_type(grant.record_type());
     q.set_id(grant.record_id());
@@ -214,7 +214,7 @@ bool Delivery::DeliverOne(const v1::AccessDecision& grant) {
 }
 
 uint64_t Delivery::NextNonce() {
-    return std::max(CommittedNonce(m_store, m_signer.PublicKey()), m_last_nonce) + 1;
+    return std::max(executor::CommittedNonce(m_store, m_signer.PublicKey()), m_last_nonce) + 1;
 }
 
 }  // namespace meterchain::node

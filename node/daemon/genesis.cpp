@@ -29,7 +29,7 @@ Result<Genesis> LoadGenesis(const v1::NodeConfig& config) {
     g.writes.emplace("sys/chain_id", ToBytes(config.chain_id()));
     g.writes.emplace("sys/genesis_file_sm3", ToBytes(crypto::Sm3(*text)));
     g.writes.emplace("sys/validators", ToBytes(validators));
-    g.block = MakeGenesisBlock(config.chain_id(), config.genesis_time_ms(), g.writes);
+    g.block = executor::MakeGenesisBlock(config.chain_id(), config.genesis_time_ms(), g.writes);
     return g;
 }
 

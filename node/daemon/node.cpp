@@ -12,12 +12,15 @@
 
 #include "node/base/log.h"
 #include "node/base/thread_name.h"
+#include "node/chain/tx_signatures.h"
 #include "node/config/config.h"
 #include "node/config/files.h"
 #include "node/daemon/client_service.h"
 #include "node/daemon/genesis.h"
 #include "node/daemon/proposal_policy.h"
+#include "consensus/ready.h"
 #include "node/gateway/gateway.h"
+#include "node/net/peer_transport.h"
 
 namespace meterchain::node {
 namespace {
@@ -54,9 +57,12 @@ uint32_t TicksFor(uint32_t ms, uint32_t tick_ms) { return std::max<uint32_t>(1, 
 
 }  // namespace
 
-Result<std::unique_ptr<Node>> Node::Create(const v1::NodeConfig& config) {
+Result<std::unique_ptr<Node>> Node::Create(const v1::NodeConfig& config, NodeEnvironment env) {
     std::unique_ptr<Node> n(new Node());
     n->m_config = config;
+    n->m_transport = std::move(env.transport);
+    n->m_client_api = env.client_api;
+    n->m_own_thread = env.consensus_thread;
     const auto& cc = config.consensus();
 
     auto set = config::BuildValidatorSet(config);
@@ -94,36 +100,41 @@ Result<std::unique_ptr<Node>> Node::Create(const v1::NodeConfig& config) {
     std::error_code ec;
     std::filesystem::create_directories(config.data_dir(), ec);
     if (ec) return IoError("cannot create data_dir " + config.data_dir() + ": " + ec.message());
-    auto kv = storage::OpenLevelDb((std::filesystem::path(config.data_dir()) / "chain").string());
-    if (!kv.ok()) return kv.status();
-    auto store = storage::ChainStore::Open(std::move(*kv));
+    std::unique_ptr<storage::KvStore> kv = std::move(env.kv);
+    if (!kv) {
+        auto leveldb =
+            storage::OpenLevelDb((std::filesystem::path(config.data_dir()) / "chain").string());
+        if (!leveldb.ok()) return leveldb.status();
+        kv = std::move(*leveldb);
+    }
+    auto store = storage::ChainStore::Open(std::move(kv));
     if (!store.ok()) return store.status();
     n->m_store = std::move(*store);
 
     auto genesis = LoadGenesis(config);
     if (!genesis.ok()) return genesis.status();
     n->m_registry = std::move(genesis->registry);
-    // [contracts] this node's copy of the chain validation key K (docs/CONTRACTS.md).
+    // This node's copy of the chain validation key K (docs/CONTRACTS.md).
     auto validation_key = LoadNodeValidationKey(config, genesis->writes);
     if (!validation_key.ok()) return validation_key.status();
     n->m_validation_key = std::move(*validation_key);
 
-    n->m_cache = std::make_unique<mempool::VerifiedCache>();
-    ExecutorOptions eo;
+    n->m_cache = std::make_unique<crypto::SignatureCache>();
+    executor::ExecutorOptions eo;
     eo.chain_id = config.chain_id();
     eo.max_clock_skew_ms = cc.max_clock_skew_ms();
     eo.now_ms = WallMs;
-    eo.validation = n->m_validation_key.get();  // [contracts]
+    eo.validation = n->m_validation_key.get();
     eo.parallel_for = n->ParallelForFn();
-    n->m_executor = std::make_unique<Executor>(eo, *n->m_store, *n->m_registry, *n->m_verifier,
+    n->m_executor = std::make_unique<executor::Executor>(eo, *n->m_store, *n->m_registry, *n->m_verifier,
                                                *n->m_cache);
     MC_RETURN_IF_ERROR(n->m_executor->InitGenesis(genesis->block, genesis->writes));
 
     mempool::MempoolOptions mo;
     mo.max_txs = config.mempool().max_txs();
-    Executor* executor = n->m_executor.get();
+    executor::Executor* exec = n->m_executor.get();
     n->m_mempool = std::make_unique<mempool::Mempool>(
-        mo, [executor](ByteView sender) { return executor->CommittedNonce(sender); });
+        mo, [exec](ByteView sender) { return exec->CommittedNonce(sender); });
 
     consensus::Options co;
     co.chain_id = config.chain_id();
@@ -157,7 +168,7 @@ Result<std::unique_ptr<Node>> Node::Create(const v1::NodeConfig& config) {
     }
     n->m_core = std::make_unique<consensus::Core>(co, *n->m_signer, *n->m_message_verifier,
                                                   *n->m_executor, core_tip, durable);
-    // [contracts] owner-side SecDataAccess delivery (node/daemon/delivery.h).
+    // Owner-side SecDataAccess delivery (node/daemon/delivery.h).
     Node* node = n.get();
     auto delivery = Delivery::Create(
         config, *n->m_store, *n->m_registry, *n->m_signer,
@@ -182,37 +193,76 @@ Result<std::unique_ptr<Node>> Node::Create(const v1::NodeConfig& config) {
 Node::~Node() { Stop(); }
 
 Status Node::Start() {
-    const auto& cfg = m_config;
-    auto ca = config::ReadFileToString(cfg.tls().ca_file());
-    if (!ca.ok()) return ca.status();
-    auto cert = config::ReadFileToString(cfg.tls().cert_file());
-    if (!cert.ok()) return cert.status();
-    auto key = config::ReadFileToString(cfg.tls().key_file());
-    if (!key.ok()) return key.status();
+    MC_RETURN_IF_ERROR(StartPeers());
+    if (m_client_api) MC_RETURN_IF_ERROR(StartClientApi());
+    MC_RETURN_IF_ERROR(m_messenger->Start());
+    m_gossip->Start();
 
-    net::TransportOptions to;
-    to.chain_id = cfg.chain_id();
-    to.self = m_self;
-    to.validators = m_validators;
-    to.listen = cfg.peer_listen();
-    to.ca_pem = *ca;
-    to.cert_pem = *cert;
-    to.key_pem = *key;
-    m_transport = std::make_unique<net::PeerTransport>(
-        to, *m_signer, *m_verifier,
+    PublishSnapshot();
+    if (m_own_thread) {
+        m_tick_timer = std::make_unique<boost::asio::steady_timer>(m_io);
+        m_batch_timer = std::make_unique<boost::asio::steady_timer>(m_io);
+        ScheduleTick();
+        m_consensus_thread = std::thread([this] {
+            base::NameThisThread("mc-consensus");
+            auto guard = boost::asio::make_work_guard(m_io);
+            m_io.run();
+        });
+    }
+    m_delivery->Start();
+    if (m_gateway) MC_RETURN_IF_ERROR(m_gateway->Start());
+    MC_LOG(kInfo, "node", "started")("name", m_config.name())("peers", m_config.peer_listen())(
+        "clients", m_client_api ? m_config.client_listen() : std::string("none"));
+    return Status::Ok();
+}
+
+Status Node::StartPeers() {
+    const auto& cfg = m_config;
+    if (!m_transport) {
+        auto ca = config::ReadFileToString(cfg.tls().ca_file());
+        if (!ca.ok()) return ca.status();
+        auto cert = config::ReadFileToString(cfg.tls().cert_file());
+        if (!cert.ok()) return cert.status();
+        auto key = config::ReadFileToString(cfg.tls().key_file());
+        if (!key.ok()) return key.status();
+        net::TransportOptions to;
+        to.chain_id = cfg.chain_id();
+        to.self = m_self;
+        to.validators = m_validators;
+        to.listen = cfg.peer_listen();
+        to.ca_pem = *ca;
+        to.cert_pem = *cert;
+        to.key_pem = *key;
+        m_transport = std::make_unique<net::PeerTransport>(to, *m_signer, *m_verifier);
+    }
+    m_messenger = std::make_unique<net::Messenger>(
+        *m_transport,
         [this](uint32_t from, consensus::Message m) { OnPeerMessage(from, std::move(m)); },
         [this](uint32_t from, std::vector<chain::Transaction> txs) {
             OnPeerTxs(from, std::move(txs));
         });
+    GossipOptions go;
+    go.self = m_self;
+    go.validators = m_validators.size();
     // The validators other than the primary need a gossiped transaction only while it has not
     // committed (committed ones leave the pool): after that they have it from the PRE-PREPARE.
-    m_transport->SetTxNeeded([this](const Hash256& hash) { return m_mempool->Contains(hash); });
+    m_gossip = std::make_unique<Gossip>(go, *m_transport, [this](const Hash256& hash) {
+        return m_mempool->Contains(hash);
+    });
+    return Status::Ok();
+}
 
+Status Node::StartClientApi() {
+    const auto& cfg = m_config;
     m_client_service = std::make_unique<ClientService>(*this);
     grpc::ServerBuilder builder;
     int client_port = 0;
     std::shared_ptr<grpc::ServerCredentials> creds = grpc::InsecureServerCredentials();
     if (cfg.client_tls()) {
+        auto cert = config::ReadFileToString(cfg.tls().cert_file());
+        if (!cert.ok()) return cert.status();
+        auto key = config::ReadFileToString(cfg.tls().key_file());
+        if (!key.ok()) return key.status();
         grpc::SslServerCredentialsOptions tls;
         tls.pem_key_cert_pairs.push_back({*key, *cert});
         creds = grpc::SslServerCredentials(tls);
@@ -226,22 +276,17 @@ Status Node::Start() {
         return IoError("cannot listen for clients on " + cfg.client_listen() +
                        " (address in use or invalid)");
     }
-    MC_RETURN_IF_ERROR(m_transport->Start());
-
-    m_tick_timer = std::make_unique<boost::asio::steady_timer>(m_io);
-    m_batch_timer = std::make_unique<boost::asio::steady_timer>(m_io);
-    PublishSnapshot();
-    ScheduleTick();
-    m_consensus_thread = std::thread([this] {
-        base::NameThisThread("mc-consensus");
-        auto guard = boost::asio::make_work_guard(m_io);
-        m_io.run();
-    });
-    m_delivery->Start();  // [contracts]
-    if (m_gateway) MC_RETURN_IF_ERROR(m_gateway->Start());
-    MC_LOG(kInfo, "node", "started")("name", cfg.name())("peers", cfg.peer_listen())(
-        "clients", cfg.client_listen());
     return Status::Ok();
+}
+
+size_t Node::RunPending() {
+    m_io.restart();
+    return m_io.poll();
+}
+
+void Node::Tick() {
+    if (m_stopping.load()) return;
+    OnTick();
 }
 
 void Node::Wait() {
@@ -255,7 +300,7 @@ void Node::Stop() {
     if (m_gateway) m_gateway->Stop();
     HandOver();
     m_stopping.store(true);
-    if (m_delivery) m_delivery->Stop();  // [contracts] may wait in Submit: before the pools stop
+    if (m_delivery) m_delivery->Stop();  // may wait in Submit: before the pools stop
     {
         // Wakes the clients' waits (WaitForHeight checks m_stopping) before the server waits
         // for their calls to end; the other way round it waited out its whole deadline.
@@ -265,6 +310,7 @@ void Node::Stop() {
     if (m_client_server) {
         m_client_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
     }
+    if (m_gossip) m_gossip->Stop();
     if (m_transport) m_transport->Stop();
     m_io.stop();
     if (m_consensus_thread.joinable()) m_consensus_thread.join();
@@ -305,7 +351,7 @@ Result<chain::TxBody> Node::CheckTransaction(const chain::Transaction& tx, const
         return InvalidArgument("transaction body larger than " +
                                std::to_string(chain::kMaxTxBodySize) + " bytes");
     }
-    auto body = mempool::VerifyTransactionOnce(tx, hash, *m_verifier, *m_cache);
+    auto body = chain::VerifyTransactionOnce(tx, hash, *m_verifier, *m_cache);
     if (!body.ok()) return body.status();
     if (body->chain_id != m_config.chain_id()) {
         return InvalidArgument("transaction is for chain '" + body->chain_id + "', this is '" +
@@ -343,7 +389,7 @@ std::vector<Result<Hash256>> Node::SubmitMany(std::vector<chain::Transaction> tx
         admitted |= out.back().ok();
     }
     if (admitted) {
-        m_transport->FlushTxs();  // this request's transactions are a batch already
+        m_gossip->Flush();  // this request's transactions are a batch already
         PostPropose();
     }
     return out;
@@ -357,7 +403,7 @@ Result<Hash256> Node::Admit(chain::Transaction tx, const Hash256& hash,
     const chain::Transaction copy = tx;
     auto added = m_mempool->Add(std::move(tx), body);
     if (!added.ok()) return added.status();
-    m_transport->BroadcastTx(copy, hash);
+    m_gossip->Broadcast(copy, hash);
     return added;
 }
 
@@ -378,7 +424,7 @@ void Node::ParallelFor(size_t n, const std::function<void(size_t)>& fn) {
     m_pool->ParallelFor(n, fn);
 }
 
-mempool::ParallelFor Node::ParallelForFn() {
+base::ParallelFor Node::ParallelForFn() {
     return [this](size_t count, const std::function<void(size_t)>& fn) { ParallelFor(count, fn); };
 }
 
@@ -419,7 +465,7 @@ void Node::OnPeerTxs(uint32_t from, std::vector<chain::Transaction> txs) {
 
 void Node::PreverifyBlocks(const consensus::Message& message) {
     auto run = [this](const chain::Block& block) {
-        mempool::PreverifyTransactions(block.transactions, *m_verifier, *m_cache, ParallelForFn());
+        chain::PreverifyTransactions(block.transactions, *m_verifier, *m_cache, ParallelForFn());
     };
     if (const auto* pp = std::get_if<consensus::PrePrepare>(&message)) {
         run(pp->block);
@@ -569,7 +615,8 @@ void Node::MaybePropose() {
 }
 
 void Node::ArmBatchTimer(std::chrono::steady_clock::time_point when) {
-    if (m_batch_timer_armed) return;
+    // Without a consensus thread there are no timers: the owner's next Tick proposes.
+    if (!m_batch_timer || m_batch_timer_armed) return;
     m_batch_timer_armed = true;
     m_batch_timer->expires_at(when);
     m_batch_timer->async_wait([this](const boost::system::error_code& ec) {
@@ -580,38 +627,49 @@ void Node::ArmBatchTimer(std::chrono::steady_clock::time_point when) {
     });
 }
 
-void Node::Drain() {
-    while (m_core->HasReady()) {
-        consensus::Ready ready = m_core->TakeReady();
-        if (!ready.durable.empty()) {
-            std::vector<std::pair<std::string, std::optional<Bytes>>> records;
-            records.reserve(ready.durable.size());
-            bool sync = false;
-            for (auto& w : ready.durable) {
-                records.emplace_back(std::string(kDurablePrefix) + w.key, std::move(w.value));
-                sync = sync || !w.lazy;
-            }
-            // All lazy (a commit's deletion of its height's record): no need to wait for the
-            // disk. In a commit's Ready the block's synced append right after takes it along.
-            Status s = m_store->WriteMeta(records, sync);
-            if (!s.ok()) {
-                // Sending votes that were not persisted could make a restarted node contradict
-                // itself; stopping is the only safe answer.
-                MC_LOG(kError, "storage", "cannot persist consensus state")("error", s.ToString());
-                std::abort();
-            }
-        }
-        for (const auto& block : ready.committed) ApplyCommitted(block);
-        for (const auto& out : ready.messages) {
-            if (out.to == consensus::Outbound::kBroadcast) {
-                m_transport->Broadcast(out.message);
-            } else {
-                m_transport->Send(static_cast<uint32_t>(out.to), out.message);
-            }
-        }
-        for (const auto& request : ready.serve) Serve(request);
+class Node::ReadySteps final : public consensus::ReadyHandler {
+public:
+    explicit ReadySteps(Node& node) : m_node(node) {}
+    void Persist(std::vector<consensus::DurableWrite> writes, bool sync) override {
+        m_node.Persist(std::move(writes), sync);
     }
+    void Apply(const chain::Block& block) override { m_node.ApplyCommitted(block); }
+    void Send(consensus::Outbound out) override { m_node.SendOut(out); }
+    void Serve(const consensus::ServeRequest& request) override { m_node.Serve(request); }
+
+private:
+    Node& m_node;
+};
+
+void Node::Drain() {
+    ReadySteps steps(*this);
+    consensus::DrainReady(*m_core, steps);
     PublishSnapshot();
+}
+
+void Node::Persist(std::vector<consensus::DurableWrite> writes, bool sync) {
+    std::vector<std::pair<std::string, std::optional<Bytes>>> records;
+    records.reserve(writes.size());
+    for (auto& w : writes) {
+        records.emplace_back(std::string(kDurablePrefix) + w.key, std::move(w.value));
+    }
+    // All lazy (a commit's deletion of its height's record): no need to wait for the disk. In
+    // a commit's Ready the block's synced append right after takes it along.
+    Status s = m_store->WriteMeta(records, sync);
+    if (!s.ok()) {
+        // Sending votes that were not persisted could make a restarted node contradict
+        // itself; stopping is the only safe answer.
+        MC_LOG(kError, "storage", "cannot persist consensus state")("error", s.ToString());
+        std::abort();
+    }
+}
+
+void Node::SendOut(const consensus::Outbound& out) {
+    if (out.to == consensus::Outbound::kBroadcast) {
+        m_messenger->Broadcast(out.message, m_validators.size());
+    } else {
+        m_messenger->Send(static_cast<uint32_t>(out.to), out.message);
+    }
 }
 
 void Node::ApplyCommitted(const chain::Block& block) {
@@ -640,7 +698,7 @@ void Node::ApplyCommitted(const chain::Block& block) {
         std::lock_guard lock(m_height_mutex);
     }
     m_height_cv.notify_all();
-    if (m_delivery) m_delivery->OnCommitted();  // [contracts] wakes owner-side delivery
+    if (m_delivery) m_delivery->OnCommitted();  // wakes owner-side delivery
     if (m_gateway) m_gateway->OnCommitted(block);
 }
 
@@ -659,12 +717,12 @@ void Node::Serve(const consensus::ServeRequest& request) {
         for (const auto& tx : block->transactions) bytes += tx.body.size() + tx.signature.size();
         response.blocks.push_back(std::move(*block));
     }
-    if (!response.blocks.empty()) m_transport->Send(request.to, response);
+    if (!response.blocks.empty()) m_messenger->Send(request.to, response);
 }
 
 void Node::PublishSnapshot() {
     const auto tip = m_store->Tip();
-    uint32_t lead = net::PeerTransport::kNoLead;
+    uint32_t lead = Gossip::kNoLead;
     {
         std::lock_guard lock(m_snapshot_mutex);
         m_snapshot.height = tip.height;
@@ -679,10 +737,10 @@ void Node::PublishSnapshot() {
     m_view_changes.store(m_core->counters().view_changes, std::memory_order_relaxed);
     m_ahead_height.store(m_core->ahead_height(), std::memory_order_relaxed);
     m_snapshot_cv.notify_all();
-    // Gossip hurries only to the validator that proposes next (see PeerTransport::SetTxLead);
+    // Gossip hurries only to the validator that proposes next (see Gossip::SetLead);
     // while the view changes, nobody knows who that is, so it hurries to everyone. Outside
     // the snapshot lock: sending what was gathered asks the mempool what is still needed.
-    if (m_transport) m_transport->SetTxLead(lead);
+    if (m_gossip) m_gossip->SetLead(lead);
 }
 
 uint64_t Node::peer_frames_sent() const {

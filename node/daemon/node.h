@@ -6,9 +6,9 @@
 //     peer messages, ticks, proposals and commits all happen there, one at a time;
 //   - gRPC threads (peer streams, client calls) hand work over by posting to that io_context;
 //   - a work pool (base::WorkPool) checks the SM2 signatures of submitted and gossiped
-//     transactions, once per node (hashes land in the VerifiedCache that the executor
-//     trusts). The transactions of a proposal and of a client's call are urgent. Gossip is
-//     urgent on the primary (it can only propose what it has verified) and background work
+//     transactions, once per node (keys land in the crypto::SignatureCache that the
+//     executor trusts). The transactions of a proposal and of a client's call are urgent.
+//     Gossip is urgent on the primary (it can only propose what it has verified) and background work
 //     on the others (a proposal that overtakes it is checked urgently then);
 //   - each peer's stream thread checks the signature of that peer's consensus messages (and
 //     the transactions of its proposals) before handing them to the consensus thread, so the
@@ -30,18 +30,21 @@
 
 #include "consensus/pbft.h"
 #include "contracts/contract.h"
-#include "contracts/validation_key.h"  // [contracts] chain validation key
+#include "contracts/validation_key.h"
 #include "node/base/work_pool.h"
 #include "node/crypto/cached_verifier.h"
+#include "node/crypto/signature_cache.h"
 #include "node/chain/validators.h"
 #include "node/crypto/signer.h"
-#include "node/daemon/delivery.h"  // [contracts] owner-side SecDataAccess delivery
+#include "node/daemon/delivery.h"
 #include "node/executor/executor.h"
 #include "node/mempool/mempool.h"
-#include "node/mempool/verified_cache.h"
+#include "node/daemon/gossip.h"
 #include "node/metrics/metrics.h"
-#include "node/net/peer_transport.h"
+#include "node/net/messenger.h"
+#include "node/net/transport.h"
 #include "node/storage/chain_store.h"
+#include "node/storage/kv_store.h"
 #include "proto/config.pb.h"
 
 namespace grpc {
@@ -56,6 +59,20 @@ struct Readiness;
 namespace meterchain::node {
 
 class ClientService;
+
+// What a node runs on. The defaults are the daemon's; a test that runs several nodes in one
+// process passes an in-memory store, an in-process transport and drives the node itself.
+struct NodeEnvironment {
+    // The key-value store under the chain; null: LevelDB in <data_dir>/chain.
+    std::unique_ptr<storage::KvStore> kv;
+    // The peer transport; null: net::PeerTransport with the config's TLS files.
+    std::unique_ptr<net::Transport> transport;
+    // Serve the gRPC client API on client_listen.
+    bool client_api = true;
+    // Run a consensus thread with wall-clock ticks. Without it nothing happens on its own:
+    // the owner calls RunPending and Tick on one thread of its own, in place of that thread.
+    bool consensus_thread = true;
+};
 
 // A snapshot for GetStatus.
 struct NodeSnapshot {
@@ -73,11 +90,18 @@ class Node {
 public:
     // Opens the data dir (refusing a locked or corrupt one), creates or checks the genesis and
     // restores the consensus state. Errors name the failing part.
-    static Result<std::unique_ptr<Node>> Create(const v1::NodeConfig& config);
+    static Result<std::unique_ptr<Node>> Create(const v1::NodeConfig& config,
+                                                NodeEnvironment env = {});
     ~Node();
 
-    // Starts the peer transport, the client API and the consensus thread.
+    // Starts the peer transport, the client API and the consensus thread (as the environment
+    // says).
     Status Start();
+    // Without a consensus thread (NodeEnvironment::consensus_thread false), on the owner's
+    // thread: runs the work handed to the consensus thread so far (peer messages, proposals)
+    // and returns how many pieces ran; Tick is one consensus tick.
+    size_t RunPending();
+    void Tick();
     // Blocks until Stop() is called (e.g. from a signal handler thread).
     void Wait();
     // Graceful: a primary first hands its view over (HandOver), then the node stops accepting
@@ -116,20 +140,28 @@ public:
 
 private:
     Node() = default;
+    // The steps of Start: the transport (unless given), messenger and gossip; the client API.
+    Status StartPeers();
+    Status StartClientApi();
     void OnPeerMessage(uint32_t from, consensus::Message message);
     void OnPeerTxs(uint32_t from, std::vector<chain::Transaction> txs);
     void AdmitGossiped(uint32_t from, chain::Transaction tx);
     // Checks the transactions of the blocks a message carries in parallel (remembered in the
-    // VerifiedCache for the executor).
+    // signature cache for the executor).
     void PreverifyBlocks(const consensus::Message& message);
     void ParallelFor(size_t n, const std::function<void(size_t)>& fn);
-    mempool::ParallelFor ParallelForFn();  // ParallelFor as the executor and mempool take it
+    base::ParallelFor ParallelForFn();  // ParallelFor as the executor takes it
     void ScheduleTick();
     void OnTick();
     void MaybePropose();
     void ArmBatchTimer(std::chrono::steady_clock::time_point when);
+    // Hands the core's Ready to storage, the executor and the network, in the order
+    // consensus/ready.h gives (persist, apply, send, serve).
     void Drain();
+    class ReadySteps;
+    void Persist(std::vector<consensus::DurableWrite> writes, bool sync);
     void ApplyCommitted(const chain::Block& block);
+    void SendOut(const consensus::Outbound& out);
     void Serve(const consensus::ServeRequest& request);
     void PublishSnapshot();
     // When this node is the primary of an active view, asks for the next view and waits
@@ -155,12 +187,17 @@ private:
     std::unique_ptr<crypto::CachedVerifier> m_message_verifier;  // consensus messages
     std::unique_ptr<storage::ChainStore> m_store;
     std::unique_ptr<contracts::Registry> m_registry;
-    std::unique_ptr<contracts::ValidationKey> m_validation_key;  // [contracts] outlives m_executor
-    std::unique_ptr<mempool::VerifiedCache> m_cache;
+    // The chain validation key the contracts use; outlives m_executor.
+    std::unique_ptr<contracts::ValidationKey> m_validation_key;
+    std::unique_ptr<crypto::SignatureCache> m_cache;
     std::unique_ptr<mempool::Mempool> m_mempool;
-    std::unique_ptr<Executor> m_executor;
+    std::unique_ptr<executor::Executor> m_executor;
     std::unique_ptr<consensus::Core> m_core;
-    std::unique_ptr<net::PeerTransport> m_transport;
+    std::unique_ptr<net::Transport> m_transport;    // set by Create or Start
+    std::unique_ptr<net::Messenger> m_messenger;    // over m_transport
+    std::unique_ptr<Gossip> m_gossip;               // over m_transport
+    bool m_client_api = true;
+    bool m_own_thread = true;
     std::unique_ptr<ClientService> m_client_service;
     std::unique_ptr<grpc::Server> m_client_server;
 
@@ -200,7 +237,8 @@ private:
     metrics::Histogram* m_round_latency = nullptr;
     std::atomic<uint64_t> m_view_changes{0};  // copied from the core by PublishSnapshot
     std::atomic<uint64_t> m_ahead_height{0};  // copied from the core by PublishSnapshot
-    // [contracts] Last member, so it is destroyed (its worker joined) before anything it uses.
+    // Owner-side SecDataAccess delivery. Last member, so it is destroyed (its worker joined)
+    // before anything it uses.
     std::unique_ptr<Delivery> m_delivery;
     // The HTTP gateway (null when off); after m_delivery so that it is destroyed first.
     std::unique_ptr<gateway::Gateway> m_gateway;

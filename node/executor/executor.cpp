@@ -2,9 +2,10 @@
 
 #include "node/base/codec.h"
 #include "node/chain/merkle.h"
+#include "node/chain/tx_signatures.h"
 #include "proto/chain.pb.h"
 
-namespace meterchain::node {
+namespace meterchain::executor {
 namespace {
 
 constexpr size_t kMaxStateKey = 256;
@@ -142,7 +143,7 @@ chain::Block MakeGenesisBlock(const std::string& chain_id, uint64_t timestamp_ms
 
 Executor::Executor(ExecutorOptions options, storage::ChainStore& store,
                    const contracts::Registry& registry, const crypto::Verifier& verifier,
-                   mempool::VerifiedCache& cache)
+                   crypto::SignatureCache& cache)
     : m_opt(std::move(options)),
       m_store(store),
       m_registry(registry),
@@ -221,16 +222,16 @@ Result<ExecutedBlock> Executor::Run(const chain::Block& block, const Hash256& pa
     out.header = block.header;
     out.receipts.reserve(block.transactions.size());
     if (m_opt.parallel_for) {
-        mempool::PreverifyTransactions(block.transactions, m_verifier, m_cache, m_opt.parallel_for,
-                                       mempool::OnBusy::kRepeat);
+        chain::PreverifyTransactions(block.transactions, m_verifier, m_cache, m_opt.parallel_for,
+                                     crypto::OnBusy::kRepeat);
     }
 
     for (size_t i = 0; i < block.transactions.size(); ++i) {
         const auto& tx = block.transactions[i];
         const std::string tx_where = where + " tx " + std::to_string(i);
         const Hash256 tx_hash = tx.Hash();
-        auto body = mempool::VerifyTransactionOnce(tx, tx_hash, m_verifier, m_cache,
-                                                   mempool::OnBusy::kRepeat);
+        auto body = chain::VerifyTransactionOnce(tx, tx_hash, m_verifier, m_cache,
+                                                 crypto::OnBusy::kRepeat);
         if (!body.ok()) return Status(body.status().code(), tx_where + ": " + body.status().message());
         if (body->chain_id != m_opt.chain_id) {
             return InvalidArgument(tx_where + ": chain id '" + body->chain_id + "'");
@@ -343,7 +344,7 @@ uint64_t CommittedNonce(const storage::ChainStore& store, ByteView sender) {
 }
 
 uint64_t Executor::CommittedNonce(ByteView sender) const {
-    return node::CommittedNonce(m_store, sender);
+    return executor::CommittedNonce(m_store, sender);
 }
 
-}  // namespace meterchain::node
+}  // namespace meterchain::executor

@@ -5,7 +5,7 @@
 //   TX_STATE_PUT      payload StatePut {key, value}: writes "kv/<key>" (tools and tests)
 //   TX_CONTRACT_CALL  payload ContractCall {contract, method, args}: contracts::Registry
 // Per transaction, before the contract runs: body well formed, chain id, SM2 signature (once per
-// node: hashes in the VerifiedCache are trusted), nonce exactly one above the sender's last one.
+// node: keys in the crypto::SignatureCache are trusted), nonce exactly one above the sender's last one.
 // Those failures make the whole block invalid (a correct primary never proposes them). A
 // contract that fails only fails its transaction: its writes are discarded, the receipt
 // carries the status code and message, and the nonce still advances (no replay).
@@ -24,15 +24,16 @@
 #include <string>
 #include <vector>
 
+#include "node/base/parallel_for.h"
 #include "consensus/application.h"
 #include "contracts/contract.h"
 #include "node/chain/state.h"
 #include "node/chain/types.h"
+#include "node/crypto/signature_cache.h"
 #include "node/crypto/signer.h"
-#include "node/mempool/verified_cache.h"
 #include "node/storage/chain_store.h"
 
-namespace meterchain::node {
+namespace meterchain::executor {
 
 struct ExecutorOptions {
     std::string chain_id;
@@ -43,7 +44,7 @@ struct ExecutorOptions {
     const contracts::ValidationOpener* validation = nullptr;
     // When set, signatures a block brings that this node has not verified yet are checked
     // through it in parallel before the transactions run (empty: one by one).
-    mempool::ParallelFor parallel_for;
+    base::ParallelFor parallel_for;
 };
 
 // What executing one block produced.
@@ -89,7 +90,7 @@ public:
     // `store`, `registry`, `verifier` and `cache` must outlive the executor.
     Executor(ExecutorOptions options, storage::ChainStore& store,
              const contracts::Registry& registry, const crypto::Verifier& verifier,
-             mempool::VerifiedCache& cache);
+             crypto::SignatureCache& cache);
 
     // Stores the genesis block when the store is empty; checks it matches otherwise.
     Status InitGenesis(const chain::Block& genesis, const chain::WriteSet& writes);
@@ -117,9 +118,22 @@ private:
     storage::ChainStore& m_store;
     const contracts::Registry& m_registry;
     const crypto::Verifier& m_verifier;
-    mempool::VerifiedCache& m_cache;
+    crypto::SignatureCache& m_cache;
     // Executed, uncommitted blocks by hash (with the state root filled in); parents by hash.
     std::map<Hash256, ExecutedBlock> m_pending;
 };
 
+}  // namespace meterchain::executor
+
+// The names as the daemon spelled them before the executor had its own namespace, kept so
+// that code written against them still builds; new code says executor::.
+namespace meterchain::node {
+using executor::CommittedNonce;
+using executor::CommittedStateView;
+using executor::ExecutedBlock;
+using executor::Executor;
+using executor::ExecutorOptions;
+using executor::kKvPrefix;
+using executor::MakeGenesisBlock;
+using executor::NonceKey;
 }  // namespace meterchain::node

@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 #include <vector>
+#include "node/base/json.h"
 
 namespace meterchain::gateway {
 
@@ -33,8 +34,7 @@ struct HttpResponse {
 
 inline constexpr std::string_view kSuccessMsg = "成功!";
 
-// `s` as a JSON string literal (quoted, escaped; UTF-8 passes through).
-std::string JsonString(std::string_view s);
+using meterchain::JsonString;
 // {"code":status,"data":data_json,"msg":msg}; `data_json` must be JSON ("null" when empty).
 HttpResponse JsonEnvelope(unsigned status, std::string_view data_json, std::string_view msg);
 // An error in the envelope: data null.

@@ -11,14 +11,12 @@
 #include "node/base/log.h"
 #include "node/base/thread_name.h"
 #include "node/crypto/sm.h"
-#include "node/chain/proto_adapter.h"
-#include "node/net/wire.h"
 #include "proto/node.grpc.pb.h"
 
 namespace meterchain::net {
 
 // One outbound stream to a peer with its own queue and writer thread.
-struct PeerTransport::Lane {
+struct PeerTransport::LaneQueue {
     std::shared_ptr<grpc::Channel> channel;  // a TLS connection of its own
     std::mutex mutex;
     std::condition_variable cv;
@@ -32,7 +30,7 @@ struct PeerTransport::Lane {
 struct PeerTransport::Outbound {
     uint32_t index = 0;
     std::string address;
-    Lane lanes[kLanes];
+    LaneQueue lanes[kLanes];
 };
 
 Bytes HelloSigningBytes(const std::string& chain_id, uint32_t from, uint32_t to,
@@ -85,29 +83,7 @@ public:
         MC_LOG(kInfo, "net", "peer connected")("peer", v.name)("index", from);
         while (!m_t.m_stopping.load() && reader->Read(&frame)) {
             m_t.m_counters.frames_received.fetch_add(1);
-            if (frame.has_message()) {
-                auto message = FromProto(frame.message());
-                if (!message.ok() || consensus::Sender(*message) != from) {
-                    m_t.m_counters.bad_frames.fetch_add(1);
-                    MC_LOG(kWarn, "net", "bad frame")("peer", v.name)(
-                        "reason", message.ok() ? "sender mismatch" : message.status().message());
-                    continue;
-                }
-                m_t.m_on_message(from, std::move(*message));
-            } else if (frame.has_forwarded_tx()) {
-                std::vector<chain::Transaction> txs;
-                txs.push_back(chain::FromProto(frame.forwarded_tx()));
-                m_t.m_on_tx(from, std::move(txs));
-            } else if (frame.has_forwarded_txs()) {
-                std::vector<chain::Transaction> txs;
-                txs.reserve(static_cast<size_t>(frame.forwarded_txs().transactions_size()));
-                for (const auto& tx : frame.forwarded_txs().transactions()) {
-                    txs.push_back(chain::FromProto(tx));
-                }
-                m_t.m_on_tx(from, std::move(txs));
-            } else {
-                m_t.m_counters.bad_frames.fetch_add(1);
-            }
+            m_t.m_on_frame(from, frame);
         }
         m_t.m_inbound_streams[from].fetch_sub(1);
         MC_LOG(kInfo, "net", "peer disconnected")("peer", v.name)("index", from);
@@ -126,18 +102,16 @@ private:
 };
 
 PeerTransport::PeerTransport(TransportOptions options, const crypto::Signer& signer,
-                             const crypto::Verifier& verifier, MessageHandler on_message,
-                             TxHandler on_tx)
+                             const crypto::Verifier& verifier)
     : m_opt(std::move(options)),
       m_signer(signer),
       m_verifier(verifier),
-      m_on_message(std::move(on_message)),
-      m_on_tx(std::move(on_tx)),
       m_inbound_streams(m_opt.validators.size()) {}
 
 PeerTransport::~PeerTransport() { Stop(); }
 
-Status PeerTransport::Start() {
+Status PeerTransport::Start(FrameHandler on_frame) {
+    m_on_frame = std::move(on_frame);
     if (m_opt.ca_pem.empty() || m_opt.cert_pem.empty() || m_opt.key_pem.empty()) {
         return InvalidArgument("peer transport needs the CA, certificate and key PEM");
     }
@@ -188,29 +162,19 @@ Status PeerTransport::Start() {
             lane.thread = std::thread([this, p = peer.get(), l = &lane] {
                 // "mc-out-<peer>c" for the consensus lane, "mc-out-<peer>g" for gossip.
                 base::NameThisThread("mc-out-" + std::to_string(p->index) +
-                                     (l == &p->lanes[kConsensusLane] ? "c" : "g"));
+                                     (l == &p->lanes[static_cast<size_t>(Lane::kConsensus)]
+                                          ? "c"
+                                          : "g"));
                 RunOutbound(*p, *l);
             });
         }
     }
-    m_tx_flusher = std::thread([this] {
-        base::NameThisThread("mc-gossip");
-        RunTxFlusher();
-    });
-    m_started = true;
     MC_LOG(kInfo, "net", "listening for peers")("addr", m_opt.listen);
     return Status::Ok();
 }
 
 void PeerTransport::Stop() {
     if (m_stopping.exchange(true)) return;
-    {
-        // The flusher checks m_stopping under this lock: taking it here means it is either
-        // waiting (and woken below) or sees the flag.
-        std::lock_guard lock(m_tx_mutex);
-    }
-    m_tx_cv.notify_all();
-    if (m_tx_flusher.joinable()) m_tx_flusher.join();
     for (auto& peer : m_outbound) {
         if (!peer) continue;
         for (auto& lane : peer->lanes) {
@@ -232,7 +196,7 @@ void PeerTransport::Stop() {
     }
 }
 
-void PeerTransport::RunOutbound(Outbound& peer, Lane& lane) {
+void PeerTransport::RunOutbound(Outbound& peer, LaneQueue& lane) {
     auto stub = v1::Peer::NewStub(lane.channel);
     uint32_t backoff = m_opt.backoff_min_ms;
     const std::string& name = m_opt.validators.at(peer.index).name;
@@ -268,7 +232,7 @@ void PeerTransport::RunOutbound(Outbound& peer, Lane& lane) {
         // lost or overtaken.
         uint64_t frames_on_stream = 0;
         while (ok && !m_stopping.load() && frames_on_stream < m_opt.frames_per_stream) {
-            std::shared_ptr<const v1::PeerFrame> frame;
+            Frame frame;
             {
                 std::unique_lock lock(lane.mutex);
                 lane.cv.wait_for(lock, std::chrono::milliseconds(500), [&] {
@@ -317,10 +281,9 @@ void PeerTransport::RunOutbound(Outbound& peer, Lane& lane) {
     }
 }
 
-void PeerTransport::Enqueue(uint32_t to, std::shared_ptr<const v1::PeerFrame> frame,
-                            LaneIndex lane_index) {
+void PeerTransport::Send(uint32_t to, Lane lane, Frame frame) {
     if (to >= m_outbound.size() || !m_outbound[to]) return;
-    Lane& peer = m_outbound[to]->lanes[lane_index];
+    LaneQueue& peer = m_outbound[to]->lanes[static_cast<size_t>(lane)];
     const size_t size = frame->ByteSizeLong();
     {
         std::lock_guard lock(peer.mutex);
@@ -336,150 +299,6 @@ void PeerTransport::Enqueue(uint32_t to, std::shared_ptr<const v1::PeerFrame> fr
     peer.cv.notify_one();
 }
 
-void PeerTransport::Send(uint32_t to, const consensus::Message& message) {
-    auto frame = std::make_shared<v1::PeerFrame>();
-    *frame->mutable_message() = ToProto(message);
-    Enqueue(to, std::move(frame), kConsensusLane);
-}
-
-void PeerTransport::Broadcast(const consensus::Message& message) {
-    auto frame = std::make_shared<v1::PeerFrame>();
-    *frame->mutable_message() = ToProto(message);
-    for (uint32_t i = 0; i < m_outbound.size(); ++i) Enqueue(i, frame, kConsensusLane);
-}
-
-void PeerTransport::BroadcastTx(const chain::Transaction& tx, const Hash256& hash) {
-    const auto now = std::chrono::steady_clock::now();
-    const size_t bytes = tx.body.size() + tx.signature.size() + 16;
-    TxBatch full_lead, full_lazy;
-    uint32_t lead = kNoLead;
-    {
-        std::lock_guard lock(m_tx_mutex);
-        lead = m_tx_lead;
-        // Only the batch for the others is filtered (SendTxBatch), so only it keeps the hashes.
-        auto add = [&](TxBatch& batch, uint32_t delay_ms, const v1::Transaction& proto,
-                       bool keep_hash) {
-            if (!batch.frame) {
-                batch.frame = std::make_shared<v1::PeerFrame>();
-                batch.due = now + std::chrono::milliseconds(delay_ms);
-                m_tx_cv.notify_one();  // the flusher may be waiting for a later due time
-            }
-            *batch.frame->mutable_forwarded_txs()->add_transactions() = proto;
-            if (keep_hash) batch.hashes.push_back(hash);
-            batch.bytes += bytes;
-            return batch.bytes >= m_opt.tx_batch_bytes ? TakeLocked(batch) : TxBatch{};
-        };
-        const v1::Transaction proto = chain::ToProto(tx);
-        const bool lazy_only = lead == m_opt.self;  // this node proposes: nobody is in a hurry
-        if (!lazy_only) full_lead = add(m_tx_lead_batch, m_opt.tx_batch_delay_ms, proto, false);
-        if (lead != kNoLead) full_lazy = add(m_tx_lazy_batch, m_opt.tx_lazy_delay_ms, proto, true);
-    }
-    SendTxBatch(std::move(full_lead), true, lead);
-    SendTxBatch(std::move(full_lazy), false, lead);
-}
-
-PeerTransport::TxBatch PeerTransport::TakeLocked(TxBatch& batch) {
-    TxBatch out = std::move(batch);
-    batch = TxBatch{};
-    return out;
-}
-
-void PeerTransport::SendTxBatch(TxBatch batch, bool lead_batch, uint32_t lead) {
-    if (!batch.frame) return;
-    std::shared_ptr<const v1::PeerFrame> frame = std::move(batch.frame);
-    if (lead == kNoLead) {
-        for (uint32_t i = 0; i < m_outbound.size(); ++i) Enqueue(i, frame, kGossipLane);
-        return;
-    }
-    if (lead_batch) {
-        Enqueue(lead, std::move(frame), kGossipLane);
-        return;
-    }
-    if (m_tx_needed) {
-        // Most transactions have committed by now (the lead proposed them, and the others got
-        // them in its PRE-PREPARE): only the rest still has to go, in a new frame only when
-        // something was left out.
-        std::vector<bool> needed(batch.hashes.size());
-        size_t count = 0;
-        for (size_t i = 0; i < needed.size(); ++i) {
-            needed[i] = m_tx_needed(batch.hashes[i]);
-            if (needed[i]) ++count;
-        }
-        if (count == 0) return;
-        if (count < needed.size()) {
-            const auto& all = frame->forwarded_txs().transactions();
-            auto kept = std::make_shared<v1::PeerFrame>();
-            for (size_t i = 0; i < needed.size(); ++i) {
-                if (needed[i]) {
-                    *kept->mutable_forwarded_txs()->add_transactions() =
-                        all[static_cast<int>(i)];
-                }
-            }
-            frame = std::move(kept);
-        }
-    }
-    for (uint32_t i = 0; i < m_outbound.size(); ++i) {
-        if (i != lead) Enqueue(i, frame, kGossipLane);
-    }
-}
-
-void PeerTransport::FlushTxs() {
-    TxBatch batch;
-    uint32_t lead = kNoLead;
-    {
-        std::lock_guard lock(m_tx_mutex);
-        batch = TakeLocked(m_tx_lead_batch);
-        lead = m_tx_lead;
-    }
-    SendTxBatch(std::move(batch), true, lead);
-}
-
-void PeerTransport::SetTxLead(uint32_t lead) {
-    if (lead != kNoLead && lead >= m_opt.validators.size()) lead = kNoLead;
-    TxBatch lead_batch, lazy_batch;
-    uint32_t old = kNoLead;
-    {
-        std::lock_guard lock(m_tx_mutex);
-        if (lead == m_tx_lead) return;
-        old = m_tx_lead;
-        lead_batch = TakeLocked(m_tx_lead_batch);
-        lazy_batch = TakeLocked(m_tx_lazy_batch);
-        m_tx_lead = lead;
-    }
-    // What was gathered goes where it was gathered for: every transaction still needed
-    // reaches every peer.
-    SendTxBatch(std::move(lead_batch), true, old);
-    SendTxBatch(std::move(lazy_batch), false, old);
-}
-
-// Sends each batch once it is due.
-void PeerTransport::RunTxFlusher() {
-    std::unique_lock lock(m_tx_mutex);
-    while (!m_stopping.load()) {
-        const bool lead_waiting = m_tx_lead_batch.frame != nullptr;
-        const bool lazy_waiting = m_tx_lazy_batch.frame != nullptr;
-        if (!lead_waiting && !lazy_waiting) {
-            m_tx_cv.wait(lock);
-            continue;
-        }
-        const auto now = std::chrono::steady_clock::now();
-        TxBatch lead_batch, lazy_batch;
-        if (lead_waiting && m_tx_lead_batch.due <= now) lead_batch = TakeLocked(m_tx_lead_batch);
-        if (lazy_waiting && m_tx_lazy_batch.due <= now) lazy_batch = TakeLocked(m_tx_lazy_batch);
-        if (!lead_batch.frame && !lazy_batch.frame) {
-            auto due = lead_waiting ? m_tx_lead_batch.due : m_tx_lazy_batch.due;
-            if (lead_waiting && lazy_waiting) due = std::min(due, m_tx_lazy_batch.due);
-            m_tx_cv.wait_until(lock, due);
-            continue;
-        }
-        const uint32_t lead = m_tx_lead;
-        lock.unlock();
-        SendTxBatch(std::move(lead_batch), true, lead);
-        SendTxBatch(std::move(lazy_batch), false, lead);
-        lock.lock();
-    }
-}
-
 std::vector<bool> PeerTransport::Connected() const {
     std::vector<bool> out(m_opt.validators.size(), false);
     for (uint32_t i = 0; i < out.size(); ++i) {
@@ -490,8 +309,8 @@ std::vector<bool> PeerTransport::Connected() const {
             bool up = m_inbound_streams[i].load() >= static_cast<int>(kLanes);
             if (m_outbound.size() > i && m_outbound[i]) {
                 const auto& lanes = m_outbound[i]->lanes;
-                up = up || (lanes[kConsensusLane].connected.load() &&
-                            lanes[kGossipLane].connected.load());
+                up = up || (lanes[static_cast<size_t>(Lane::kConsensus)].connected.load() &&
+                            lanes[static_cast<size_t>(Lane::kGossip)].connected.load());
             }
             out[i] = up;
         }

@@ -5,6 +5,7 @@
 #include <utility>
 #include <variant>
 
+#include "node/base/overloaded.h"
 #include "node/chain/proto_adapter.h"
 
 namespace meterchain::net {
@@ -22,11 +23,6 @@ using consensus::PrePrepare;
 using consensus::ViewChange;
 using consensus::Vote;
 using consensus::VoteKind;
-
-template <class... Ts>
-struct Overloaded : Ts... {
-    using Ts::operator()...;
-};
 
 std::string Str(ByteView b) { return std::string(b.begin(), b.end()); }
 
@@ -266,7 +262,7 @@ Result<Message> DecodeBlockResponse(const v1::ConsensusEnvelope& e) {
 v1::ConsensusEnvelope ToProto(const Message& m) {
     v1::ConsensusEnvelope e;
     e.set_from(consensus::Sender(m));
-    std::visit(Overloaded{
+    std::visit(base::Overloaded{
                    [&](const PrePrepare& x) {
                        auto* pb = e.mutable_pre_prepare();
                        pb->set_view(x.view);

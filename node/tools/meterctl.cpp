@@ -159,7 +159,7 @@ const std::vector<Command>& Commands() {
           {"area-id", "ID", "transformer area id stored with the results"},
           {"node", "ADDR", "client address; default the config's client_listen"}},
          RunErrorModel},
-        {"calibration-request",
+        {"calibration request",
          "file a user's calibration request for a meter (asset number); prints the answer",
          {{"config", "FILE", "node.json of the filing organisation (the service channel)"},
           {"asset", "NO", "the meter's asset number"},
@@ -168,14 +168,14 @@ const std::vector<Command>& Commands() {
           {"requester", "TEXT", "the requester (only its SM3 digest goes on chain)"},
           {"node", "ADDR", "client address; default the config's client_listen"}},
          RunCalibrationRequest},
-        {"calibration-accept",
+        {"calibration accept",
          "accept a calibration work order",
          {{"config", "FILE", "node.json of the acting organisation"},
           {"order", "NO", "work order number"},
           {"channel", "NAME", "service channel"},
           {"node", "ADDR", "client address; default the config's client_listen"}},
          RunCalibrationAccept},
-        {"calibration-handle",
+        {"calibration handle",
          "record the handling of a work order (handler, conclusion, verifying unit)",
          {{"config", "FILE", "node.json of the acting organisation"},
           {"order", "NO", "work order number"},
@@ -184,7 +184,7 @@ const std::vector<Command>& Commands() {
           {"verifying-unit", "NAME", "verifying unit"},
           {"node", "ADDR", "client address; default the config's client_listen"}},
          RunCalibrationHandle},
-        {"calibration-evaluate",
+        {"calibration evaluate",
          "record the follow-up visit and the customer's evaluation",
          {{"config", "FILE", "node.json of the acting organisation"},
           {"order", "NO", "work order number"},
@@ -193,24 +193,84 @@ const std::vector<Command>& Commands() {
           {"visit-date", "DATE", "YYYY-MM-DD"},
           {"node", "ADDR", "client address; default the config's client_listen"}},
          RunCalibrationEvaluate},
-        {"calibration-close",
+        {"calibration close",
          "close a work order",
          {{"config", "FILE", "node.json of the acting organisation"},
           {"order", "NO", "work order number"},
           {"node", "ADDR", "client address; default the config's client_listen"}},
          RunCalibrationClose},
-        {"calibration-watch",
+        {"calibration watch",
          "follow a work order live: one JSON line per transition, ends when it is closed",
          {{"order", "NO", "work order number"},
           {"node", "ADDR", "client address of the node; default 127.0.0.1:7701"}},
          RunCalibrationWatch, {}, "order"},
-        {"calibration-stats",
+        {"calibration stats",
          "calibration-request supervision: totals, in progress, completed, mean handling time "
          "and alerts, as of the latest block",
          {{"node", "ADDR", "client address of the node; default 127.0.0.1:7701"},
           {"as-of-ms", "MS", "judge overdue orders at this block time; default the latest "
                              "block's"}},
          RunCalibrationStats},
+        // Two-word commands ("sampling plan"): the second word selects the subcommand.
+        {"sampling plan",
+         "GB/T 2828.1 single sampling plan for a lot (computed locally), as JSON",
+         {{"lot", "N", "lot size (>= 2)"},
+          {"level", "L", "inspection level S-1..S-4, I, II (default), III"},
+          {"aql", "AQL", "acceptance quality limit, e.g. 1.0"},
+          {"severity", "S", "normal (default), tightened or reduced"}},
+         RunSamplingPlan},
+        {"sampling create",
+         "store a sampling plan for an arrival batch on chain (regulator), print it as JSON",
+         {{"config", "FILE", "node.json of the regulator (its key and node)"},
+          {"plan", "ID", "plan id"},
+          {"batch", "NO", "arrival batch number"},
+          {"level", "L", "inspection level; default II"},
+          {"aql", "AQL", "acceptance quality limit, e.g. 1.0"},
+          {"lot", "N", "lot size; default the batch's verified count"},
+          {"node", "ADDR", "client address of a node; default 127.0.0.1:7701"}},
+         RunSamplingCreate},
+        {"sampling draw",
+         "draw a plan's sample: chosen bar codes and/or a deterministic random fill",
+         {{"config", "FILE", "node.json of the regulator (its key and node)"},
+          {"plan", "ID", "plan id"},
+          {"bar-codes", "LIST", "comma-separated bar codes chosen by the regulator"},
+          {"random", "", "fill the rest at random from the batch (data re-check)"},
+          {"meters", "FILE", "meters JSON lines to print the sample's bar codes"},
+          {"node", "ADDR", "client address of a node; default 127.0.0.1:7701"}},
+         RunSamplingDraw},
+        {"sampling import",
+         "import physical re-check results (JSON lines: barCode, veriResult, conclusions)",
+         {{"config", "FILE", "node.json of the regulator (its key and node)"},
+          {"plan", "ID", "plan id"},
+          {"batch", "NO", "arrival batch number (must be the plan's)"},
+          {"file", "FILE", "re-check results, one JSON object per line"},
+          {"node", "ADDR", "client address of a node; default 127.0.0.1:7701"}},
+         RunSamplingImport},
+        {"sampling show",
+         "print a stored plan, its sample and its re-check report as JSON",
+         {{"plan", "ID", "plan id"}, {"node", "ADDR", "client address of a node; default 127.0.0.1:7701"}},
+         RunSamplingShow},
+        {"supervision overview",
+         "verification overview: full inspection and sampling, TOP10 failing items, alerts",
+         {{"node", "ADDR", "client address of a node; default 127.0.0.1:7701"}},
+         RunSupervisionOverview},
+        {"supervision batch",
+         "an arrival batch: pass rate, re-checks, out of tolerance, first verification failed",
+         {{"batch", "NO", "arrival batch number"}, {"node", "ADDR", "client address of a node; default 127.0.0.1:7701"}},
+         RunSupervisionBatch},
+        {"supervision alerts",
+         "supervision alerts, all or those addressed to one organisation",
+         {{"org", "ORG", "addressee organisation; default all"}, {"node", "ADDR", "client address of a node; default 127.0.0.1:7701"}},
+         RunSupervisionAlerts},
+        {"supervision out-of-tolerance",
+         "evaluation runs, replacement orders, quality per manufacturer and supply station",
+         {{"year", "YYYY", "year for 'over 8 years in service'; default the last block's"},
+          {"node", "ADDR", "client address of a node; default 127.0.0.1:7701"}},
+         RunSupervisionOutOfTolerance},
+        {"supervision switching",
+         "the switching-rule state (normal/tightened/reduced) of a manufacturer's lots",
+         {{"manufacturer", "M", "manufacturer"}, {"node", "ADDR", "client address of a node; default 127.0.0.1:7701"}},
+         RunSupervisionSwitching},
     };
     return kCommands;
 }
@@ -218,7 +278,7 @@ const std::vector<Command>& Commands() {
 void PrintUsage(std::FILE* to) {
     std::fprintf(to, "usage: meterctl <command> [flags]\n\ncommands:\n");
     for (const Command& c : Commands()) {
-        std::fprintf(to, "  %-14s %.*s\n", std::string(c.name).c_str(),
+        std::fprintf(to, "  %-28s %.*s\n", std::string(c.name).c_str(),
                      static_cast<int>(c.summary.size()), c.summary.data());
     }
     std::fprintf(to, "\nmeterctl help <command> describes its flags.\n");
@@ -257,7 +317,8 @@ int Main(const std::vector<std::string>& args) {
             PrintUsage(stdout);
             return kExitOk;
         }
-        const Command* c = Find(args[1]);
+        const Command* c = args.size() >= 3 ? Find(args[1] + " " + args[2]) : nullptr;
+        if (!c) c = Find(args[1]);
         if (!c) {
             std::fprintf(stderr, "meterctl: unknown command \"%s\"\n", args[1].c_str());
             return kExitUsage;
@@ -265,19 +326,22 @@ int Main(const std::vector<std::string>& args) {
         PrintCommandUsage(stdout, *c);
         return kExitOk;
     }
-    const Command* command = Find(args[0]);
-    size_t consumed = 1;
-    // Two-word form: "meterctl calibration watch" runs "calibration-watch".
-    if (!command && args.size() >= 2) {
-        command = Find(args[0] + "-" + args[1]);
-        consumed = 2;
+    // Two-word commands ("calibration watch") are tried before one-word ones.
+    const Command* command = nullptr;
+    size_t words = 1;
+    if (args.size() >= 2) command = Find(args[0] + " " + args[1]);
+    if (command) {
+        words = 2;
+    } else {
+        command = Find(args[0]);
     }
     if (!command) {
         std::fprintf(stderr, "meterctl: unknown command \"%s\"\n\n", args[0].c_str());
         PrintUsage(stderr);
         return kExitUsage;
     }
-    std::vector<std::string> rest(args.begin() + static_cast<std::ptrdiff_t>(consumed), args.end());
+    std::vector<std::string> rest(args.begin() + static_cast<std::ptrdiff_t>(words), args.end());
+    // A command with a positional argument ("calibration watch ORDER") takes it as that flag.
     if (!command->positional.empty() && !rest.empty() && rest[0].rfind("--", 0) != 0) {
         rest.insert(rest.begin(), "--" + std::string(command->positional));
     }
@@ -289,7 +353,7 @@ int Main(const std::vector<std::string>& args) {
     }
     auto flags = Flags::Parse(rest, command->flags);
     if (!flags.ok()) {
-        std::fprintf(stderr, "meterctl %s: %s\n\n", args[0].c_str(),
+        std::fprintf(stderr, "meterctl %s: %s\n\n", std::string(command->name).c_str(),
                      flags.status().message().c_str());
         PrintCommandUsage(stderr, *command);
         return kExitUsage;

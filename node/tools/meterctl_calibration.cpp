@@ -4,10 +4,10 @@
 //   error-model          estimates every meter of a transformer area, prints JSON; with
 //                        --submit, signs the integer results as the utility's service and
 //                        submits them with the model version and the input file's SM3 digest.
-//   calibration-request  files a user's request; prints the chain's answer.
-//   calibration-accept / -handle / -evaluate / -close   one work-order transition each.
-//   calibration-watch    follows an order's transitions live (gRPC server stream) until closed.
-//   calibration-stats    the supervision figures and alerts (BIZ-7).
+//   calibration request  files a user's request; prints the chain's answer.
+//   calibration accept / handle / evaluate / close   one work-order transition each.
+//   calibration watch    follows an order's transitions live (gRPC server stream) until closed.
+//   calibration stats    the supervision figures and alerts (BIZ-7).
 #include <google/protobuf/util/json_util.h>
 #include <grpcpp/grpcpp.h>
 
@@ -240,7 +240,7 @@ int RunErrorModel(const Flags& flags) {
 }
 
 int RunCalibrationRequest(const Flags& flags) {
-    const char* cmd = "calibration-request";
+    const char* cmd = "calibration request";
     auto asset = flags.Required("asset");
     if (!asset.ok()) return Fail(cmd, asset.status());
     auto actor = LoadActor(flags);
@@ -264,20 +264,20 @@ int RunCalibrationRequest(const Flags& flags) {
 }
 
 int RunCalibrationAccept(const Flags& flags) {
-    return RunTransition(flags, "calibration-accept", "Accept");
+    return RunTransition(flags, "calibration accept", "Accept");
 }
 int RunCalibrationHandle(const Flags& flags) {
-    return RunTransition(flags, "calibration-handle", "Handle");
+    return RunTransition(flags, "calibration handle", "Handle");
 }
 int RunCalibrationEvaluate(const Flags& flags) {
-    return RunTransition(flags, "calibration-evaluate", "Evaluate");
+    return RunTransition(flags, "calibration evaluate", "Evaluate");
 }
 int RunCalibrationClose(const Flags& flags) {
-    return RunTransition(flags, "calibration-close", "Close");
+    return RunTransition(flags, "calibration close", "Close");
 }
 
 int RunCalibrationWatch(const Flags& flags) {
-    const char* cmd = "calibration-watch";
+    const char* cmd = "calibration watch";
     auto order = flags.Required("order");
     if (!order.ok()) return Fail(cmd, order.status());
     client::Client c(flags.Get("node").value_or(std::string(kDefaultNode)));
@@ -299,7 +299,7 @@ int RunCalibrationWatch(const Flags& flags) {
 }
 
 int RunCalibrationStats(const Flags& flags) {
-    const char* cmd = "calibration-stats";
+    const char* cmd = "calibration stats";
     client::Client c(flags.Get("node").value_or(std::string(kDefaultNode)));
     v1::CalibrationQueryArgs q;
     auto as_of = flags.Number("as-of-ms", 0, 0, UINT64_MAX);

@@ -4,6 +4,9 @@
 // meterctl.cpp.
 #pragma once
 
+#include <string>
+
+#include "node/base/status.h"
 #include "node/tools/meterctl_flags.h"
 
 namespace meterchain::tools {
@@ -40,5 +43,20 @@ int RunCalibrationEvaluate(const Flags& flags);
 int RunCalibrationClose(const Flags& flags);
 int RunCalibrationWatch(const Flags& flags);
 int RunCalibrationStats(const Flags& flags);
+// meterctl_supervision.cpp
+int RunSamplingPlan(const Flags& flags);
+int RunSamplingCreate(const Flags& flags);
+int RunSamplingDraw(const Flags& flags);
+int RunSamplingImport(const Flags& flags);
+int RunSamplingShow(const Flags& flags);
+int RunSupervisionOverview(const Flags& flags);
+int RunSupervisionBatch(const Flags& flags);
+int RunSupervisionAlerts(const Flags& flags);
+int RunSupervisionOutOfTolerance(const Flags& flags);
+int RunSupervisionSwitching(const Flags& flags);
+// The demo's supervision step: a sampling plan, a sample, re-check imports (one inconsistent
+// meter; a batch with three), alerts and the overview.
+Status RunDemoSupervision(const std::string& dir, const std::string& data_dir,
+                          const std::string& stamp);
 
 }  // namespace meterchain::tools

@@ -222,6 +222,14 @@ int RunDemo(const Flags& flags) {
                     r.valid() ? "" : (r.rule_id() + ": " + r.reason()).c_str());
     }
 
+    Status supervision = RunDemoSupervision(*dir, data.string(), stamp);
+    if (!supervision.ok()) return Fail(supervision);
+    // The supervision step committed more blocks: every node is shown at the regulator's height.
+    if (auto reached = client::Client(orgs.at("regulator").client_address).GetStatus();
+        reached.ok() && reached->height() > height) {
+        height = reached->height();
+    }
+
     // A block commits once a quorum has it; the last validator may apply it a moment later,
     // so each node is given a few seconds to reach the demo's last height before it is shown.
     std::printf("\nnodes:\n");

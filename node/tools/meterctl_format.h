@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include "node/base/json.h"
 
 namespace meterchain::tools {
 
@@ -16,8 +17,6 @@ namespace meterchain::tools {
 // milliseconds as a fraction: "YYYY-MM-DDThh:mm:ss.mmm+hh:mm".
 std::string LocalIsoTime(uint64_t unix_ms);
 
-// `text` as a JSON string literal, quotes included; control characters escaped, other bytes
-// passed through (meterctl's text is UTF-8).
-std::string JsonString(std::string_view text);
+using meterchain::JsonString;
 
 }  // namespace meterchain::tools

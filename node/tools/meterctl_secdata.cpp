@@ -154,12 +154,23 @@ int RunSecdataUpload(const Flags& flags) {
     contracts::OffchainVault vault(store);
     auto k = contracts::LoadValidationKey(state, org, owner->key);
     std::vector<std::string> ids;
+    // A record that cannot even be submitted (not JSON of the type, a key field missing) gets
+    // its own result line; the rest of the institution's batch is still uploaded.
+    std::vector<std::pair<size_t, std::string>> local_failures;  // line index, reason
+    std::vector<size_t> submitted_lines;
     v1::ValiditySubmission sub;
-    for (const auto& line : lines) {
+    for (size_t line_index = 0; line_index < lines.size(); ++line_index) {
+        const auto& line = lines[line_index];
         auto record = contracts::ParseRecordJson(*type, line);
-        if (!record.ok()) return Fail(cmd, record.status());
+        if (!record.ok()) {
+            local_failures.emplace_back(line_index, "ENCODING: " + record.status().message());
+            continue;
+        }
         auto id = contracts::RecordId(*type, contracts::RecordFields::FromMessage(**record));
-        if (!id.ok()) return Fail(cmd, id.status());
+        if (!id.ok()) {
+            local_failures.emplace_back(line_index, "INDEX: " + id.status().message());
+            continue;
+        }
         auto built = contracts::BuildRecordSubmission(state, chain_id, *type, **record, &vault,
                                                       k.ok() ? &*k : nullptr);
         if (!built.ok()) {
@@ -167,7 +178,15 @@ int RunSecdataUpload(const Flags& flags) {
             return Fail(cmd, built.status());
         }
         ids.push_back(*id);
+        submitted_lines.push_back(line_index);
         *sub.add_records() = std::move(*built);
+    }
+    for (const auto& [index, reason] : local_failures) {
+        std::printf("  line %zu: not submitted: %s\n", index + 1, reason.c_str());
+    }
+    if (sub.records().empty()) {
+        std::printf("no record of %zu could be submitted\n", lines.size());
+        return kExitFailure;
     }
     auto rules = contracts::LoadCurrentRuleSet(state);
     if (!rules.ok()) return Fail(cmd, rules.status());
@@ -202,11 +221,11 @@ int RunSecdataUpload(const Flags& flags) {
         std::printf("  validator signatures refused: %s\n", result->signature_error().c_str());
     }
     for (const auto& r : result->results()) {
-        std::printf("  %s %s  %s%s%s\n", std::string(contracts::RecordTypeName(*type)).c_str(),
-                    ids.at(r.index()).c_str(), r.valid() ? "VALID" : "INVALID  ",
+        std::printf("  line %zu: %s %s  %s%s%s\n", submitted_lines.at(r.index()) + 1,
+                    std::string(contracts::RecordTypeName(*type)).c_str(), ids.at(r.index()).c_str(), r.valid() ? "VALID" : "INVALID  ",
                     r.rule_id().c_str(), r.valid() ? "" : (": " + r.reason()).c_str());
     }
-    return result->valid() ? kExitOk : kExitFailure;
+    return result->valid() && local_failures.empty() ? kExitOk : kExitFailure;
 }
 
 int RunSecdataCredential(const Flags& flags) {

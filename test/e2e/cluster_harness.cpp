@@ -21,6 +21,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "node/base/process.h"
 #include "node/config/files.h"
 
 namespace meterchain::e2e {
@@ -120,19 +121,9 @@ void TestCluster::Start(int i) {
     if (m_pids[i] > 0) return;
     const std::string config = ConfigPath(i);
     const std::string log = LogPath(i);
-    pid_t pid = fork();
-    if (pid < 0) Fail("fork failed");
-    if (pid == 0) {
-        int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-            close(fd);
-        }
-        execl(MC_METERCHAIND_PATH, "meterchaind", "--config", config.c_str(), nullptr);
-        _exit(127);
-    }
-    m_pids[i] = pid;
+    auto pid = base::SpawnProcess(MC_METERCHAIND_PATH, {"meterchaind", "--config", config}, log);
+    if (!pid.ok()) Fail(pid.status().ToString());
+    m_pids[i] = *pid;
 }
 
 void TestCluster::Kill(int i) {

@@ -292,9 +292,8 @@ TEST_CASE("peers outside the cluster CA or with a foreign SM2 key are refused", 
         REQUIRE(node3_key.ok());
         rogue.cert_pem = *node3_cert;
         rogue.key_pem = *node3_key;
-        net::PeerTransport transport(rogue, rogue_key, verifier, [](uint32_t, consensus::Message) {},
-                                     [](uint32_t, std::vector<chain::Transaction>) {});
-        REQUIRE(transport.Start().ok());
+        net::PeerTransport transport(rogue, rogue_key, verifier);
+        REQUIRE(transport.Start([](uint32_t, const v1::PeerFrame&) {}).ok());
         REQUIRE(cluster.WaitForLog(
             0, "hello signature does not match the SM2 key of 'institute'", In(20s)));
         transport.Stop();

@@ -87,7 +87,7 @@ void ExpectError(const HttpResult& r, int code, const std::string& msg_part) {
 
 }  // namespace
 
-TEST_CASE("gateway: the Appendix B query answers the example's fields, bad requests their codes",
+TEST_CASE("gateway: the Appendix B query answers the example's fields and bad requests their codes",
           "[e2e][gateway]") {
     const uint32_t port = FindFreePortRange(1);
     TestCluster cluster(4, [port](int i, v1::NodeConfig& c) { EnableGateway(i, c, port); });
@@ -243,7 +243,7 @@ TEST_CASE("gateway: the Appendix B query answers the example's fields, bad reque
 
 TEST_CASE("gateway: /metrics parses with the Prometheus text-format parser", "[e2e][gateway]") {
     std::string probe;
-    if (RunCommand("python3 -c 'import prometheus_client.parser'", &probe) != 0) {
+    if (RunCommand("/usr/bin/python3 -c 'import prometheus_client.parser'", &probe) != 0) {
         std::printf("SKIPPED: python3 with prometheus_client is missing (Debian package "
                     "python3-prometheus-client; scripts/setup.sh installs it): %s\n",
                     probe.c_str());
@@ -276,7 +276,7 @@ TEST_CASE("gateway: /metrics parses with the Prometheus text-format parser", "[e
         "print('parsed', len(fams), 'families')\n";
     std::ofstream(cluster.dir() + "/check.py") << script;
     std::string out;
-    const int rc = RunCommand("python3 " + cluster.dir() + "/check.py " + file, &out);
+    const int rc = RunCommand("/usr/bin/python3 " + cluster.dir() + "/check.py " + file, &out);
     INFO(out << "\n" << r.body);
     CHECK(rc == 0);
     CHECK(out.find("parsed") != std::string::npos);

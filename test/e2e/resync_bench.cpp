@@ -21,7 +21,7 @@ using namespace std::chrono_literals;
 
 int main(int argc, char** argv) {
     uint64_t blocks = 2000;
-    int runs = 3;
+    int runs = 1;
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
         if ((a == "--blocks" || a == "--runs") && i + 1 < argc) {
@@ -31,7 +31,7 @@ int main(int argc, char** argv) {
             std::printf("usage: resync_bench [--blocks N] [--runs R]\n"
                         "Builds a chain of N one-transaction blocks on 3 of 4 validators, then\n"
                         "times a validator with an empty data dir catching up with the idle\n"
-                        "cluster, R times. Defaults: 2000 blocks, 3 runs.\n");
+                        "cluster, R times. Defaults: 2000 blocks, 1 run.\n");
             return 0;
         } else {
             std::fprintf(stderr, "resync_bench: unknown argument '%s' (see --help)\n", a.c_str());

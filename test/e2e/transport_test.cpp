@@ -1,7 +1,8 @@
 // The peer transport between in-process endpoints over real TLS on 127.0.0.1: outbound
 // streams are replaced after frames_per_stream frames (gRPC's per-call memory would grow
 // otherwise) without losing or reordering a frame, gossiped transactions go out at once when
-// flushed, and only the lead gets them at once (the others later, less what has committed).
+// flushed, and only the lead gets them at once (the others later, less what has committed):
+// node::Gossip over net::PeerTransport, with net::Messenger decoding what arrives.
 #include <catch2/catch.hpp>
 
 #include <condition_variable>
@@ -13,6 +14,8 @@
 #include "node/config/config.h"
 #include "node/config/files.h"
 #include "node/crypto/signer.h"
+#include "node/daemon/gossip.h"
+#include "node/net/messenger.h"
 #include "node/net/peer_transport.h"
 #include "test/e2e/cluster_harness.h"
 
@@ -50,6 +53,24 @@ Endpoint LoadEndpoint(const TestCluster& cluster, int i, uint64_t frames_per_str
     return e;
 }
 
+auto IgnoreMessages() {
+    return [](uint32_t, consensus::Message) {};
+}
+auto IgnoreTxs() {
+    return [](uint32_t, std::vector<chain::Transaction>) {};
+}
+
+// Gossip from validator 0 of `validators` with the given delays.
+node::GossipOptions GossipFrom0(size_t validators, uint32_t batch_delay_ms,
+                                uint32_t lazy_delay_ms) {
+    node::GossipOptions o;
+    o.self = 0;
+    o.validators = validators;
+    o.batch_delay_ms = batch_delay_ms;
+    o.lazy_delay_ms = lazy_delay_ms;
+    return o;
+}
+
 }  // namespace
 
 TEST_CASE("outbound peer streams are replaced without losing or reordering frames", "[e2e]") {
@@ -63,11 +84,11 @@ TEST_CASE("outbound peer streams are replaced without losing or reordering frame
     std::mutex mutex;
     std::condition_variable cv;
     std::vector<uint64_t> received;  // from_height of each BlockRequest, in arrival order
-    auto ignore_message = [](uint32_t, consensus::Message) {};
-    auto ignore_txs = [](uint32_t, std::vector<chain::Transaction>) {};
-    net::PeerTransport ta(a.options, *a.signer, verifier, ignore_message, ignore_txs);
-    net::PeerTransport tb(
-        b.options, *b.signer, verifier,
+    net::PeerTransport ta(a.options, *a.signer, verifier);
+    net::PeerTransport tb(b.options, *b.signer, verifier);
+    net::Messenger ma(ta, IgnoreMessages(), IgnoreTxs());
+    net::Messenger mb(
+        tb,
         [&](uint32_t from, consensus::Message m) {
             if (from != 0) return;
             if (const auto* r = std::get_if<consensus::BlockRequest>(&m)) {
@@ -76,9 +97,9 @@ TEST_CASE("outbound peer streams are replaced without losing or reordering frame
                 cv.notify_all();
             }
         },
-        ignore_txs);
-    REQUIRE(ta.Start().ok());
-    REQUIRE(tb.Start().ok());
+        IgnoreTxs());
+    REQUIRE(ma.Start().ok());
+    REQUIRE(mb.Start().ok());
 
     // Frames queue until the first stream is up.
     for (uint64_t i = 1; i <= kMessages; ++i) {
@@ -86,7 +107,7 @@ TEST_CASE("outbound peer streams are replaced without losing or reordering frame
         request.from = 0;
         request.from_height = i;
         request.to_height = i;
-        ta.Send(1, request);
+        ma.Send(1, request);
     }
     {
         std::unique_lock lock(mutex);
@@ -106,44 +127,46 @@ TEST_CASE("outbound peer streams are replaced without losing or reordering frame
     ta.Stop();
 }
 
-TEST_CASE("FlushTxs sends gossiped transactions without waiting out the batch delay", "[e2e]") {
+TEST_CASE("Gossip::Flush sends gossiped transactions without waiting out the batch delay",
+          "[e2e]") {
     TestCluster cluster(2);
     Endpoint a = LoadEndpoint(cluster, 0, 2048);
     Endpoint b = LoadEndpoint(cluster, 1, 2048);
-    // A delay far longer than the wait below: only FlushTxs can deliver in time.
-    a.options.tx_batch_delay_ms = 600000;
     crypto::Sm2Verifier verifier;
     crypto::Sm2Signer sender(crypto::Sm2PrivateKey::Generate());
 
     std::mutex mutex;
     std::condition_variable cv;
     std::vector<Hash256> received;
-    auto ignore_message = [](uint32_t, consensus::Message) {};
-    net::PeerTransport ta(a.options, *a.signer, verifier, ignore_message,
-                          [](uint32_t, std::vector<chain::Transaction>) {});
-    net::PeerTransport tb(b.options, *b.signer, verifier, ignore_message,
-                          [&](uint32_t from, std::vector<chain::Transaction> txs) {
-                              if (from != 0) return;
-                              std::lock_guard lock(mutex);
-                              for (const auto& tx : txs) received.push_back(tx.Hash());
-                              cv.notify_all();
-                          });
-    REQUIRE(ta.Start().ok());
-    REQUIRE(tb.Start().ok());
+    net::PeerTransport ta(a.options, *a.signer, verifier);
+    net::PeerTransport tb(b.options, *b.signer, verifier);
+    net::Messenger ma(ta, IgnoreMessages(), IgnoreTxs());
+    net::Messenger mb(tb, IgnoreMessages(), [&](uint32_t from, std::vector<chain::Transaction> txs) {
+        if (from != 0) return;
+        std::lock_guard lock(mutex);
+        for (const auto& tx : txs) received.push_back(tx.Hash());
+        cv.notify_all();
+    });
+    // A delay far longer than the wait below: only Flush can deliver in time.
+    node::Gossip gossip(GossipFrom0(2, 600000, 200), ta);
+    REQUIRE(ma.Start().ok());
+    REQUIRE(mb.Start().ok());
+    gossip.Start();
 
     std::vector<Hash256> sent;
     for (uint64_t nonce = 1; nonce <= 3; ++nonce) {
         chain::Transaction tx = client::MakeStatePut(sender, a.options.chain_id, nonce,
                                                      "k" + std::to_string(nonce), AsBytes("v"));
         sent.push_back(tx.Hash());
-        ta.BroadcastTx(tx, tx.Hash());
+        gossip.Broadcast(tx, tx.Hash());
     }
-    ta.FlushTxs();
+    gossip.Flush();
     {
         std::unique_lock lock(mutex);
         REQUIRE(cv.wait_until(lock, In(20s), [&] { return received.size() >= sent.size(); }));
         CHECK(received == sent);
     }
+    gossip.Stop();
     tb.Stop();
     ta.Stop();
 }
@@ -153,10 +176,6 @@ TEST_CASE("gossip hurries only to the lead and reaches the others in fewer frame
     Endpoint a = LoadEndpoint(cluster, 0, 2048);
     Endpoint b = LoadEndpoint(cluster, 1, 2048);
     Endpoint c = LoadEndpoint(cluster, 2, 2048);
-    // Delays far longer than the test: a batch goes out only on FlushTxs (to the lead) or
-    // when SetTxLead changes the lead (everything gathered so far).
-    a.options.tx_batch_delay_ms = 600000;
-    a.options.tx_lazy_delay_ms = 600000;
     crypto::Sm2Verifier verifier;
     crypto::Sm2Signer sender(crypto::Sm2PrivateKey::Generate());
 
@@ -179,25 +198,29 @@ TEST_CASE("gossip hurries only to the lead and reaches the others in fewer frame
         for (const auto& f : frames[self]) n += f.size();
         return n;
     };
-    auto ignore_message = [](uint32_t, consensus::Message) {};
-    net::PeerTransport ta(a.options, *a.signer, verifier, ignore_message,
-                          [](uint32_t, std::vector<chain::Transaction>) {});
-    ta.SetTxNeeded([&](const Hash256& hash) {
+    net::PeerTransport ta(a.options, *a.signer, verifier);
+    net::PeerTransport tb(b.options, *b.signer, verifier);
+    net::PeerTransport tc(c.options, *c.signer, verifier);
+    net::Messenger ma(ta, IgnoreMessages(), IgnoreTxs());
+    net::Messenger mb(tb, IgnoreMessages(), receiver(1));
+    net::Messenger mc(tc, IgnoreMessages(), receiver(2));
+    // Delays far longer than the test: a batch goes out only on Flush (to the lead) or when
+    // SetLead changes the lead (everything gathered so far).
+    node::Gossip gossip(GossipFrom0(3, 600000, 600000), ta, [&](const Hash256& hash) {
         std::lock_guard lock(mutex);
         return committed.count(hash) == 0;
     });
-    net::PeerTransport tb(b.options, *b.signer, verifier, ignore_message, receiver(1));
-    net::PeerTransport tc(c.options, *c.signer, verifier, ignore_message, receiver(2));
-    REQUIRE(ta.Start().ok());
-    REQUIRE(tb.Start().ok());
-    REQUIRE(tc.Start().ok());
+    REQUIRE(ma.Start().ok());
+    REQUIRE(mb.Start().ok());
+    REQUIRE(mc.Start().ok());
+    gossip.Start();
 
     std::vector<Hash256> tx;
     auto broadcast = [&](uint64_t nonce) {
         chain::Transaction t = client::MakeStatePut(sender, a.options.chain_id, nonce,
                                                     "k" + std::to_string(nonce), AsBytes("v"));
         tx.push_back(t.Hash());
-        ta.BroadcastTx(t, t.Hash());
+        gossip.Broadcast(t, t.Hash());
     };
     auto commit = [&](size_t i) {
         std::lock_guard lock(mutex);
@@ -209,26 +232,26 @@ TEST_CASE("gossip hurries only to the lead and reaches the others in fewer frame
     };
 
     // Validator 1 proposes next: each flush goes to it at once, in a frame of its own.
-    ta.SetTxLead(1);
+    gossip.SetLead(1);
     broadcast(1);
-    ta.FlushTxs();
+    gossip.Flush();
     broadcast(2);
-    ta.FlushTxs();
+    gossip.Flush();
     REQUIRE(wait_for(1, 2));
     // a itself proposes next: its flushes hurry to nobody. Changing the lead first sends what
     // was gathered for the others: to validator 2 only, one frame, without tx 2, which has
     // committed meanwhile.
     commit(1);
-    ta.SetTxLead(0);
+    gossip.SetLead(0);
     REQUIRE(wait_for(2, 1));
     broadcast(3);
-    ta.FlushTxs();
+    gossip.Flush();
     // No lead (a view change): tx 3 was gathered for everyone but a, and has committed too, so
     // nothing goes. From now on every flush goes to everyone.
     commit(2);
-    ta.SetTxLead(net::PeerTransport::kNoLead);
+    gossip.SetLead(node::Gossip::kNoLead);
     broadcast(4);
-    ta.FlushTxs();
+    gossip.Flush();
     // Each lane keeps its order, so once tx 4 is in, everything sent before it is too.
     REQUIRE(wait_for(1, 3));
     REQUIRE(wait_for(2, 2));
@@ -238,6 +261,7 @@ TEST_CASE("gossip hurries only to the lead and reaches the others in fewer frame
         CHECK(frames[1] == Frames{{tx[0]}, {tx[1]}, {tx[3]}});
         CHECK(frames[2] == Frames{{tx[0]}, {tx[3]}});
     }
+    gossip.Stop();
     tc.Stop();
     tb.Stop();
     ta.Stop();

@@ -39,8 +39,12 @@ TEST_CASE("a Node.js client written from proto/ and the docs signs, submits and 
     std::string version;
     SkipUnless(RunCommand("node --version", &version) == 0,
                "node is not on PATH (scripts/setup.sh installs Debian's nodejs and npm)");
+    std::string npm_version;
+    SkipUnless(RunCommand("npm --version", &npm_version) == 0,
+               "npm is not on PATH (scripts/setup.sh installs Debian's nodejs and npm)");
     const std::string modules = MC_INTEROP_NODE_MODULES;
-    REQUIRE(std::filesystem::exists(modules + "/@grpc/grpc-js"));  // interop_npm_ci ran
+    INFO("npm packages missing in " << modules << ": run ctest -R interop_npm_ci first");
+    REQUIRE(std::filesystem::exists(modules + "/@grpc/grpc-js"));
 
     // Node 3 serves its client API over TLS (the cluster CA's certificate): the client connects
     // to it with the CA file only.

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "consensus/pbft.h"
+#include "consensus/ready.h"
 #include "node/chain/validators.h"
 #include "node/crypto/sm.h"
 #include "test/sim/fake_app.h"
@@ -258,15 +259,15 @@ void Simulation::OnTick(uint32_t i) {
 }
 
 void Simulation::Drain(uint32_t i) {
-    Node& node = m_nodes[i];
-    while (node.up && node.core->HasReady()) {
-        consensus::Ready ready = node.core->TakeReady();
-        bool sync = false;
-        for (auto& w : ready.durable) {
-            sync = sync || !w.lazy;
-            node.unsynced.push_back(std::move(w));
-        }
-        if (sync) {
+    // The simulated node's storage and network behind the order every driver shares
+    // (consensus/ready.h): durable records, then commits, then messages, then served blocks.
+    class Handler final : public consensus::ReadyHandler {
+    public:
+        Handler(Simulation& sim, uint32_t index) : m_sim(sim), m_i(index) {}
+        void Persist(std::vector<consensus::DurableWrite> writes, bool sync) override {
+            Node& node = m_sim.m_nodes[m_i];
+            for (auto& w : writes) node.unsynced.push_back(std::move(w));
+            if (!sync) return;
             for (auto& w : node.unsynced) {
                 if (w.value) {
                     node.durable[w.key] = std::move(*w.value);
@@ -276,18 +277,26 @@ void Simulation::Drain(uint32_t i) {
             }
             node.unsynced.clear();
         }
-        for (const auto& block : ready.committed) OnCommitted(i, block);
-        for (auto& out : ready.messages) Dispatch(i, std::move(out));
-        for (const auto& req : ready.serve) {
+        void Apply(const chain::Block& block) override { m_sim.OnCommitted(m_i, block); }
+        void Send(Outbound out) override { m_sim.Dispatch(m_i, std::move(out)); }
+        void Serve(const consensus::ServeRequest& req) override {
+            const Node& node = m_sim.m_nodes[m_i];
             consensus::BlockResponse resp;
-            resp.from = i;
+            resp.from = m_i;
             resp.tip_height = node.chain.empty() ? 0 : node.chain.size() - 1;
             for (uint64_t h = req.from_height; h <= req.to_height && h < node.chain.size(); ++h) {
                 resp.blocks.push_back(node.chain[h]);
             }
-            Dispatch(i, Outbound{static_cast<int32_t>(req.to), std::move(resp)});
+            m_sim.Dispatch(m_i, Outbound{static_cast<int32_t>(req.to), std::move(resp)});
         }
-    }
+        bool Running() const override { return m_sim.m_nodes[m_i].up; }
+
+    private:
+        Simulation& m_sim;
+        uint32_t m_i;
+    };
+    Handler handler(*this, i);
+    consensus::DrainReady(*m_nodes[i].core, handler);
 }
 
 void Simulation::OnCommitted(uint32_t i, const chain::Block& block) {

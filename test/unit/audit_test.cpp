@@ -12,7 +12,7 @@
 #include "node/chain/merkle.h"
 #include "node/chain/proto_adapter.h"
 #include "node/executor/executor.h"
-#include "node/mempool/verified_cache.h"
+#include "node/crypto/signature_cache.h"
 #include "node/storage/chain_store.h"
 #include "proto/chain.pb.h"
 
@@ -43,16 +43,16 @@ public:
         }
         m_genesis_writes.emplace("sys/chain_id", ToBytes(kChainId));
         m_genesis_writes.emplace("sys/validators", ToBytes(validators));
-        m_genesis = node::MakeGenesisBlock(kChainId, 1000, m_genesis_writes);
+        m_genesis = executor::MakeGenesisBlock(kChainId, 1000, m_genesis_writes);
 
         auto kv = storage::NewMemKv();
         m_kv = kv.get();
         auto store = storage::ChainStore::Open(std::move(kv));
         REQUIRE(store.ok());
         m_store = std::move(*store);
-        node::ExecutorOptions options;
+        executor::ExecutorOptions options;
         options.chain_id = kChainId;
-        node::Executor executor(options, *m_store, m_registry, m_verifier, m_cache);
+        executor::Executor executor(options, *m_store, m_registry, m_verifier, m_cache);
         REQUIRE(executor.InitGenesis(m_genesis, m_genesis_writes).ok());
 
         Hash256 prev = m_genesis.Hash();
@@ -145,7 +145,7 @@ private:
     chain::Block m_genesis;
     contracts::Registry m_registry;
     crypto::Sm2Verifier m_verifier;
-    mempool::VerifiedCache m_cache;
+    crypto::SignatureCache m_cache;
     storage::KvStore* m_kv = nullptr;  // owned by m_store
     std::unique_ptr<storage::ChainStore> m_store;
 };
@@ -345,7 +345,7 @@ TEST_CASE("a store started from another genesis fails genesis at height 0", "[au
     TestChain chain;
     auto options = chain.Options();
     options.genesis_writes.emplace("sys/extra", ToBytes("x"));
-    options.genesis_block = node::MakeGenesisBlock(kChainId, 1000, options.genesis_writes);
+    options.genesis_block = executor::MakeGenesisBlock(kChainId, 1000, options.genesis_writes);
     const auto r = chain.Replay(options);
     RequireMismatch(r, Check::kGenesis, 0);
 }

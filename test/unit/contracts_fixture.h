@@ -65,7 +65,7 @@ public:
     std::map<std::string, Org> orgs;
     std::string chain_id = "tianjin-meter-test";
     uint64_t height = 1;
-    uint64_t now_ms = 1'710'000'000'000;
+    uint64_t now_ms = 1'767'225'600'000;  // 2026-01-01: after every sample verification date
     std::vector<Bytes> payloads;  // every contract-call payload submitted
     // The chain validation key K; uploaders seal with it (Submit).
     ValidationKey validation_key = ValidationKey::Generate();

@@ -10,7 +10,6 @@
 #include "node/chain/types.h"
 #include "node/crypto/signer.h"
 #include "node/mempool/mempool.h"
-#include "node/mempool/verified_cache.h"
 
 using namespace meterchain;
 using namespace meterchain::mempool;
@@ -522,98 +521,4 @@ TEST_CASE("Batch on a full pool of 100k with 50k excluded", "[mempool]") {
     pool.RemoveCommitted(committed);
     CHECK(pool.size() == 50000);
     CHECK(Hashes(pool.Batch(1000, SIZE_MAX, {})) == batch);
-}
-
-TEST_CASE("VerifiedCache remembers hashes and evicts the oldest", "[mempool]") {
-    VerifiedCache cache(3);
-    auto h = [](uint8_t i) {
-        Hash256 out{};
-        out[0] = i;
-        out[31] = i;
-        return out;
-    };
-    CHECK(cache.capacity() == 3);
-    CHECK_FALSE(cache.Contains(h(1)));
-    cache.Insert(h(1));
-    cache.Insert(h(2));
-    cache.Insert(h(3));
-    cache.Insert(h(1));  // already present: does not refresh or duplicate
-    CHECK(cache.size() == 3);
-    cache.Insert(h(4));  // evicts 1, the oldest
-    CHECK_FALSE(cache.Contains(h(1)));
-    CHECK(cache.Contains(h(2)));
-    CHECK(cache.Contains(h(3)));
-    CHECK(cache.Contains(h(4)));
-    CHECK(cache.size() == 3);
-
-    CHECK(VerifiedCache().capacity() == VerifiedCache::kDefaultCapacity);
-}
-
-TEST_CASE("VerifiedCache is safe under concurrent use", "[mempool]") {
-    VerifiedCache cache(1000);
-    std::vector<std::thread> threads;
-    for (int t = 0; t < 4; ++t) {
-        threads.emplace_back([&cache, t] {
-            for (int i = 0; i < 2000; ++i) {
-                Hash256 h{};
-                h[0] = static_cast<uint8_t>(t);
-                h[1] = static_cast<uint8_t>(i);
-                h[2] = static_cast<uint8_t>(i >> 8);
-                cache.Insert(h);
-                (void)cache.Contains(h);
-            }
-        });
-    }
-    for (auto& t : threads) t.join();
-    CHECK(cache.size() == 1000);
-}
-
-TEST_CASE("a body verified once does not vouch for a copy with another signature", "[mempool]") {
-    Client client;
-    crypto::Sm2Verifier verifier;
-    VerifiedCache cache;
-    const SignedTx signed_tx = client.Tx(1);
-    REQUIRE(VerifyTransactionOnce(signed_tx.tx, signed_tx.hash, verifier, cache).ok());
-    REQUIRE(verifier.verifications() == 1);
-    // Same body, so the same tx hash; the cache entry must not cover this signature.
-    Transaction forged = signed_tx.tx;
-    forged.signature[forged.signature.size() / 2] ^= 0x01;
-    REQUIRE(forged.Hash() == signed_tx.hash);
-    auto refused = VerifyTransactionOnce(forged, forged.Hash(), verifier, cache);
-    REQUIRE(refused.status().code() == StatusCode::kUnauthenticated);
-    // The genuine one is still remembered: parsed, not verified again.
-    REQUIRE(VerifyTransactionOnce(signed_tx.tx, signed_tx.hash, verifier, cache).ok());
-    REQUIRE(verifier.verifications() == 2);
-}
-
-TEST_CASE("VerifiedCache lets one thread check a signature while others wait for it", "[mempool]") {
-    VerifiedCache cache(16);
-    Hash256 h{};
-    h[0] = 7;
-    REQUIRE(cache.Begin(h, true) == VerifiedCache::Claim::kMine);
-    CHECK(cache.Begin(h, false) == VerifiedCache::Claim::kBusy);
-
-    // A waiter learns "known" once the check verified (waiting if it asks before the end).
-    std::atomic<int> answer{-1};
-    std::thread waiter([&] { answer = static_cast<int>(cache.Begin(h, true)); });
-    cache.End(h, true);
-    waiter.join();
-    CHECK(answer.load() == static_cast<int>(VerifiedCache::Claim::kKnown));
-    CHECK(cache.Contains(h));
-
-    // After a failed check a waiter gets the claim and checks again itself.
-    Hash256 bad{};
-    bad[0] = 8;
-    REQUIRE(cache.Begin(bad, true) == VerifiedCache::Claim::kMine);
-    std::atomic<int> second{-1};
-    std::thread retry([&] {
-        second = static_cast<int>(cache.Begin(bad, true));
-        if (second.load() == static_cast<int>(VerifiedCache::Claim::kMine)) cache.End(bad, false);
-    });
-    cache.End(bad, false);
-    retry.join();
-    CHECK(second.load() == static_cast<int>(VerifiedCache::Claim::kMine));
-    CHECK_FALSE(cache.Contains(bad));
-    CHECK(cache.Begin(bad, false) == VerifiedCache::Claim::kMine);  // nobody checking now
-    cache.End(bad, false);
 }

@@ -649,3 +649,19 @@ TEST_CASE("a block response's tip keeps a replica fetching in pipelined ranges u
     CHECK(requests_to(r).empty());
     CHECK(h.core->committed_height() == 9);
 }
+
+TEST_CASE("votes of a later view from f+1 replicas make a replica ask for that view and install "
+          "the NEW-VIEW it gets back", "[pbft]") {
+    Harness h(4, 3);  // restarted in view 0 while the others moved on to view 2
+    auto block = h.MakeBlock(0, {}, {Tx("ok-1")}, 2);
+    h.core->Step(h.VoteOf(VoteKind::kPrepare, block, 0, 2));
+    CHECK(h.Take().messages.empty());  // one replica could be lying
+    h.core->Step(h.VoteOf(VoteKind::kPrepare, block, 1, 2));
+    auto asked = Sent<ViewChange>(h.Take());
+    REQUIRE(asked.size() == 1);
+    CHECK(asked[0].new_view == 2);
+    CHECK(h.core->view() == 2);
+    h.core->Step(NewViewRelay{h.NewViewOf(2, {2, 0, 1}), 1});
+    CHECK(h.core->view() == 2);
+    CHECK_FALSE(h.core->in_view_change());
+}

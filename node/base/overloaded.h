@@ -1,0 +1,14 @@
+// Overloaded{lambda...}: one visitor out of several lambdas, for std::visit over a variant
+// (each alternative picks the lambda that takes it).
+//
+//   std::visit(base::Overloaded{[](const A& a) { ... }, [](const B& b) { ... }}, v);
+#pragma once
+
+namespace meterchain::base {
+
+template <class... Ts>
+struct Overloaded : Ts... {
+    using Ts::operator()...;
+};
+
+}  // namespace meterchain::base
