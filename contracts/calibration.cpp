@@ -426,7 +426,7 @@ uint64_t ClassTolerancePpm(std::string_view c) {
 }
 
 Status IndexStoredRecord(StateView& state, RecordType type, const RecordFields& fields,
-                         uint64_t height) {
+                         uint64_t height, bool replaces) {
     auto text = [&](std::string_view name) {
         const std::string* v = fields.Find(name);
         return v ? *v : std::string();
@@ -435,7 +435,7 @@ Status IndexStoredRecord(StateView& state, RecordType type, const RecordFields& 
         const std::string asset_no = text("assetNo");
         const std::string bar_key = DigestHex(text("barCode"));
         // A changed asset number leaves no stale entry behind.
-        if (auto previous = state.Get(AssetOfKey(bar_key))) {
+        if (auto previous = replaces ? state.Get(AssetOfKey(bar_key)) : std::nullopt) {
             state.Delete(kPrefix + "asset/" + ToString(*previous));
         }
         if (asset_no.empty()) {

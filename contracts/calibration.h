@@ -66,9 +66,11 @@ uint64_t ClassTolerancePpm(std::string_view accuracy_class);
 
 // Called by Validity after it stored a valid record: keeps the indexes the calibration checks
 // read (meter asset -> AssetStatus; replacement order -> unfinished-order index). `fields` must
-// be complete for these types (they are public records). kCorruption on unparsable state.
+// be complete for these types (they are public records). `replaces` says a record with the same
+// id was stored before (only then can an older index entry exist: the asset record's id is its
+// bar code, so a new one costs no read). kCorruption on unparsable state.
 Status IndexStoredRecord(StateView& state, RecordType type, const RecordFields& fields,
-                         uint64_t height);
+                         uint64_t height, bool replaces);
 
 // Governance action set_calibration_settings (also applied from genesis). kInvalidArgument
 // naming the field.

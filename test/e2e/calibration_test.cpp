@@ -94,7 +94,7 @@ private:
 
 }  // namespace
 
-TEST_CASE("calibration: a qualified request, and a work order followed live to closed",
+TEST_CASE("calibration: a qualified request and a work order followed live to closed",
           "[e2e][calibration]") {
     TestCluster cluster(4);
     cluster.StartAll();
@@ -102,16 +102,16 @@ TEST_CASE("calibration: a qualified request, and a work order followed live to c
     auto cfg = [&](int i) { return cluster.ConfigPath(i); };
     const std::string data = SourceDir() + "/test/data";
 
-    // The area's 100 meters in column order are the first 100 asset records of the sample data;
-    // meters 1 (TJ1000001, within tolerance) and 16 (TJ1000016, +7.5%) are registered on chain.
-    const std::string assets = cluster.dir() + "/area-assets.jsonl";
+    // The area's 100 meters in column order are test/data/areas/area-1/meters.jsonl (the first
+    // 100 asset records of the sample data); meters 1 (TJ1000001, within tolerance) and 16
+    // (TJ1000016, +7.5%) are registered on chain.
+    const std::string assets = data + "/areas/area-1/meters.jsonl";
     const std::string registered = cluster.dir() + "/registered.jsonl";
     {
-        std::ifstream in(data + "/meters.jsonl");
-        std::ofstream all(assets), two(registered);
+        std::ifstream in(assets);
+        std::ofstream two(registered);
         std::string line;
         for (int i = 0; i < 100 && std::getline(in, line); ++i) {
-            all << line << "\n";
             if (i == 1 || i == 16) two << line << "\n";
         }
     }

@@ -32,6 +32,8 @@ struct Tally {
     size_t not_computable = 0, meters = 0;  // well-conditioned meters left not computable
     double sq_error = 0;                    // over computable meters, in percentage points^2
     size_t estimated = 0;
+    double sq_error_bad = 0;  // the same over the out-of-tolerance meters only
+    size_t estimated_bad = 0;
     size_t ill_areas = 0, ill_confident = 0;  // ill-conditioned areas, confident meters in them
     double sq_uncertainty = 0;  // the model's own standard uncertainty, over the same estimates
     double sq_floor = 0;        // sigma / ||m_i||: the spread even with perfectly distinct loads
@@ -68,6 +70,10 @@ void Score(const meterchain::errmodel::AreaEstimate& e, const std::vector<double
         } else {
             const double d = (m.error - truth[m.index]) * 100.0;
             t.sq_error += d * d;
+            if (is_bad) {
+                t.sq_error_bad += d * d;
+                ++t.estimated_bad;
+            }
             t.sq_uncertainty += m.uncertainty * m.uncertainty * 1e4;
             t.sq_floor += floors[m.index] * floors[m.index] * 1e4;
             ++t.estimated;
@@ -135,8 +141,8 @@ int main(int argc, char** argv) {
                         "[--timing-runs R] [--dump] [--min-bad E]\n  evaluates the remote error model on N "
                         "well-conditioned and N ill-conditioned generated areas (100 meters, "
                         "2880 intervals), plus DIR/*/area.jsonl with truth.json if given (--dump: every "
-                        "meter of those); out-of-tolerance errors drawn from [E, 8%] (default 5%, like the "
-                        "shared examples' 6-7.5%)\n");
+                        "meter of those); out-of-tolerance errors drawn from [E, 8%%] (default 5%%, like the "
+                        "shared examples' 6-7.5%%)\n");
             return 0;
         }
         if (a == "--dump") {
@@ -238,6 +244,15 @@ int main(int argc, char** argv) {
                 t.false_alarms, t.good);
     std::printf("RMSE:          %.4f percentage points  target <= 0.2 (over %zu estimates)\n", rmse,
                 t.estimated);
+    if (t.estimated > t.estimated_bad) {
+        const size_t good = t.estimated - t.estimated_bad;
+        std::printf("               in-tolerance meters %.4f pp (%zu), out-of-tolerance %.4f pp "
+                    "(%zu)\n",
+                    std::sqrt((t.sq_error - t.sq_error_bad) / static_cast<double>(good)), good,
+                    t.estimated_bad ? std::sqrt(t.sq_error_bad / static_cast<double>(t.estimated_bad))
+                                    : 0.0,
+                    t.estimated_bad);
+    }
     if (t.estimated) {
         std::printf("               RMS of the model's own uncertainty %.4f pp; floor with perfectly "
                     "distinct loads (sigma/||m_i||) %.4f pp\n",

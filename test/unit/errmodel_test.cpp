@@ -54,8 +54,8 @@ TEST_CASE("error model: the shared ill-conditioned area is not computable, for e
     for (const auto& m : e->meters) CHECK(m.verdict == Verdict::kNotComputable);
 }
 
-TEST_CASE("error model: generated areas - injected errors found, no false alarm; one load shape "
-          "is never answered",
+TEST_CASE("error model: generated areas - injected errors found and no false alarm - one load "
+          "shape is never answered",
           "[errmodel]") {
     for (uint64_t seed : {11, 12}) {
         testtools::AreaGenOptions o;
