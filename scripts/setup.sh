@@ -50,6 +50,8 @@ jobs="$(nproc 2>/dev/null || echo 2)"
 launcher=()
 if command -v ccache >/dev/null; then
   export CCACHE_BASEDIR="$root"
+  # Debug info names the build directory; without this every checkout would miss the cache.
+  export CCACHE_NOHASHDIR=1
   launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
 fi
 say "configuring $build_dir"
