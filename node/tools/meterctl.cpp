@@ -19,6 +19,8 @@ struct Command {
     std::vector<FlagSpec> flags;
     int (*run)(const Flags&);
     std::string_view details = {};  // printed by `meterctl help <command>` after the flags
+    // A flag that may also be given as the first, positional argument ("verify-proof FILE").
+    std::string_view positional = {};
 };
 
 const std::vector<Command>& Commands() {
@@ -35,7 +37,9 @@ const std::vector<Command>& Commands() {
                              "default 7700"},
           {"chain-id", "ID", "chain id; default tianjin-meter-1"},
           {"genesis", "FILE", "genesis JSON whose organisations get the public keys"},
-          {"host", "HOST", "listen and advertised host of every node; default 127.0.0.1"}},
+          {"host", "HOST", "listen and advertised host of every node; default 127.0.0.1"},
+          {"names", "LIST", "comma-separated node (= organisation) names, one per node, for "
+                            "an upper chain (role main-chain); default the Tianjin four"}},
          RunInitCluster},
         {"status",
          "show a node's height, view, primary, mempool and peer connections",
@@ -143,6 +147,43 @@ const std::vector<Command>& Commands() {
          RunExport,
          "exit codes: 0 written, 1 failed (unreadable store, missing block), 2 bad command "
          "line\n"},
+        {"anchor-register",
+         "register a lower chain (chain id, validators, genesis hash) on an upper chain's "
+         "anchor contract through a governance proposal",
+         {{"node", "ADDR", "client address of an upper-chain node"},
+          {"key-file", "FILE", "SM2 key of an organisation of the upper chain (proposer)"},
+          {"lower-config", "FILE", "node.json of a lower-chain node (chain id, validators)"},
+          {"lower-node", "ADDR", "lower-chain client address; default the config's"},
+          {"description", "TEXT", "what the lower chain is"}},
+         RunAnchorRegister},
+        {"anchor-status",
+         "per registered lower chain: last anchored height and time, lag, anchors, stop",
+         {{"node", "ADDR", "client address of an upper-chain node"},
+          {"chain", "ID", "only this lower chain"},
+          {"json", "", "print a JSON array"}},
+         RunAnchorStatus},
+        {"trust",
+         "write trust.json (chain ids and validator public keys) from node configs",
+         {{"configs", "FILES", "comma-separated node.json files, one per chain"},
+          {"out", "FILE", "trust file to write"}},
+         RunTrust},
+        {"prove",
+         "write a self-contained proof that a transaction is committed and anchored on the "
+         "chains above (docs/CROSSCHAIN.md)",
+         {{"tx", "HEX", "transaction hash"},
+          {"node", "ADDR", "client address of a node of the transaction's chain"},
+          {"upper", "ADDRS", "comma-separated client addresses: main chain, then alliance"},
+          {"out", "FILE", "proof file to write"},
+          {"wait-ms", "N", "wait this long for anchors to appear; default 30000"}},
+         RunProve},
+        {"verify-proof",
+         "check a proof file offline against trusted validator keys, step by step",
+         {{"file", "FILE", "the proof (also as the first argument)"},
+          {"trust", "FILE", "trust.json (meterctl trust)"}},
+         RunVerifyProof,
+         "exit codes: 0 valid, 1 could not run, 2 bad command line, 3 invalid (the failing\n"
+         "step is named)\n",
+         "file"},
         // Two-word commands ("sampling plan"): the second word selects the subcommand.
         {"sampling plan",
          "GB/T 2828.1 single sampling plan for a lot (computed locally), as JSON",
@@ -278,7 +319,11 @@ int Main(const std::vector<std::string>& args) {
             return kExitOk;
         }
     }
-    auto flags = Flags::Parse(rest, command->flags);
+    std::vector<std::string> given = rest;
+    if (!command->positional.empty() && !given.empty() && given[0].rfind("-", 0) != 0) {
+        given.insert(given.begin(), "--" + std::string(command->positional));
+    }
+    auto flags = Flags::Parse(given, command->flags);
     if (!flags.ok()) {
         std::fprintf(stderr, "meterctl %s: %s\n\n", std::string(command->name).c_str(),
                      flags.status().message().c_str());
