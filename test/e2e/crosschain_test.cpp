@@ -280,6 +280,13 @@ TEST_CASE("crosschain: three chains and three relays survive SIGKILL of a relay 
     const uint64_t main_tip = Height(main_client);
     REQUIRE(WaitAnchored(alliance_client, mid, main_tip, In(60s)));
 
+    std::printf("crosschain e2e: %llu load txs, province tip %llu anchored on main to %llu, "
+                "main tip %llu anchored on alliance to %llu\n",
+                static_cast<unsigned long long>(load.accepted()),
+                static_cast<unsigned long long>(province_tip),
+                static_cast<unsigned long long>(LastAnchored(main_client, pid)),
+                static_cast<unsigned long long>(main_tip),
+                static_cast<unsigned long long>(LastAnchored(alliance_client, mid)));
     // The checks read a chain that no longer moves.
     relay_a.Kill();
     relay_b.Kill();
