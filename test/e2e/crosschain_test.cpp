@@ -291,6 +291,17 @@ TEST_CASE("crosschain: three chains and three relays survive SIGKILL of a relay 
     relay_a.Kill();
     relay_b.Kill();
     relay_m.Kill();
+    // An anchor a relay submitted just before it died may still commit: wait until the upper
+    // chains' mempools are empty.
+    for (client::Client* upper : {&main_client, &alliance_client}) {
+        const auto deadline = In(30s);
+        for (;;) {
+            auto st = upper->GetStatus();
+            if (st.ok() && st->mempool_size() == 0) break;
+            REQUIRE(Clock::now() < deadline);
+            std::this_thread::sleep_for(50ms);  // poll interval of a deadline-bounded wait
+        }
+    }
     CheckCoverage(main_client, province.client(1), pid);
     CheckCoverage(alliance_client, main_client, mid);
 
