@@ -92,6 +92,9 @@ echo "  State Grid main chain ($main):"
 "$meterctl" anchor-status --node "$main" | sed 's/^/    /'
 echo "  Energy Metrology Alliance chain ($alliance):"
 "$meterctl" anchor-status --node "$alliance" | sed 's/^/    /'
+echo "  the anchored header of the block holding the verification results, from the main chain:"
+height="$("$meterctl" get-tx --node "$province" --hash "$tx" | sed -n 's/.* height=\([0-9]*\).*/\1/p')"
+"$meterctl" anchor-status --node "$main" --chain tianjin-meter-1 --height "$height" | sed 's/^/    /'
 echo "  last relay lines:"
 grep -h 'msg="anchored"' "$dir"/relay-*.log | tail -n 2 | sed 's/^/    /'
 

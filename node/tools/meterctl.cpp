@@ -160,6 +160,7 @@ const std::vector<Command>& Commands() {
          "per registered lower chain: last anchored height and time, lag, anchors, stop",
          {{"node", "ADDR", "client address of an upper-chain node"},
           {"chain", "ID", "only this lower chain"},
+          {"height", "H", "with --chain: the anchored header of height H and its anchor"},
           {"json", "", "print a JSON array"}},
          RunAnchorStatus},
         {"trust",

@@ -4,6 +4,7 @@
 #include <google/protobuf/util/json_util.h>
 
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -126,6 +127,31 @@ int RunAnchorStatus(const Flags& flags) {
     auto addr = flags.Required("node");
     if (!addr.ok()) return Fail(cmd, addr.status());
     client::Client upper(*addr);
+    if (flags.Has("height")) {
+        auto chain_id = flags.Required("chain");
+        if (!chain_id.ok()) return Fail(cmd, chain_id.status());
+        auto height = flags.Number("height", 0, 0, UINT64_MAX);
+        if (!height.ok()) return Fail(cmd, height.status());
+        auto found = crosschain::QueryAnchoredHeader(upper, *chain_id, *height);
+        if (!found.ok()) return Fail(cmd, found.status());
+        if (!found->has_value()) {
+            return Fail(cmd, NotFound("height " + std::to_string(*height) + " of " + *chain_id +
+                                      " is not anchored"));
+        }
+        auto header = chain::BlockHeader::Decode(AsBytes((*found)->header()));
+        if (!header.ok()) return Fail(cmd, header.status());
+        const v1::AnchorRecord& a = (*found)->anchor();
+        std::printf("%s height %llu: hash %s, time %s, tx_root %s, state_root %s\n",
+                    chain_id->c_str(), static_cast<unsigned long long>(header->height),
+                    ToHex(header->Hash()).c_str(), LocalIsoTime(header->timestamp_ms).c_str(),
+                    ToHex(header->tx_root).c_str(), ToHex(header->state_root).c_str());
+        std::printf("anchored by heights %llu..%llu in upper block %llu at %s (tx %s)\n",
+                    static_cast<unsigned long long>(a.from_height()),
+                    static_cast<unsigned long long>(a.to_height()),
+                    static_cast<unsigned long long>(a.anchored_height()),
+                    LocalIsoTime(a.anchored_time_ms()).c_str(), ToHex(AsBytes(a.tx_hash())).c_str());
+        return kExitOk;
+    }
     v1::AnchorQuery q;
     std::string args;
     q.SerializeToString(&args);
