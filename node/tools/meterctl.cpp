@@ -156,6 +156,13 @@ const std::vector<Command>& Commands() {
           {"lower-node", "ADDR", "lower-chain client address; default the config's"},
           {"description", "TEXT", "what the lower chain is"}},
          RunAnchorRegister},
+        {"governance-approve",
+         "approve a governance proposal as an organisation (e.g. an anchor-register proposal "
+         "on an upper chain of several organisations)",
+         {{"node", "ADDR", "client address of a node of the chain"},
+          {"key-file", "FILE", "SM2 key of the approving organisation"},
+          {"proposal", "ID", "proposal id (hex of the proposing transaction's hash)"}},
+         RunGovernanceApprove},
         {"anchor-status",
          "per registered lower chain: last anchored height and time, lag, anchors, stop",
          {{"node", "ADDR", "client address of an upper-chain node"},

@@ -47,6 +47,7 @@ int RunSupervisionOutOfTolerance(const Flags& flags);
 int RunSupervisionSwitching(const Flags& flags);
 // meterctl_crosschain.cpp
 int RunAnchorRegister(const Flags& flags);
+int RunGovernanceApprove(const Flags& flags);
 int RunAnchorStatus(const Flags& flags);
 int RunTrust(const Flags& flags);
 int RunProve(const Flags& flags);

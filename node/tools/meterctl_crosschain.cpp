@@ -107,18 +107,64 @@ int RunAnchorRegister(const Flags& flags) {
         return Fail(cmd, FailedPrecondition("proposal " + ToHex(*hash) + " not committed: " +
                                             done->reason()));
     }
-    auto anchored = crosschain::QueryAnchorStatus(upper, reg.chain_id());
-    if (!anchored.ok()) return Fail(cmd, anchored.status());
+    v1::QueryArgs q;
+    q.set_id(ToHex(*hash));
+    auto answer = upper.Query("governance", "Proposal", AsBytes(q.SerializeAsString()));
+    if (!answer.ok()) return Fail(cmd, answer.status());
+    v1::Proposal proposal;
+    if (!proposal.ParseFromArray(answer->data(), static_cast<int>(answer->size()))) {
+        return Fail(cmd, Internal("proposal does not parse"));
+    }
     std::printf("proposal %s committed at height %llu on %s\n", ToHex(*hash).c_str(),
                 static_cast<unsigned long long>(done->height()), status->chain_id().c_str());
-    if (anchored->has_value()) {
+    if (proposal.executed()) {
         std::printf("chain %s registered: %d validators, genesis %s\n", reg.chain_id().c_str(),
                     reg.validators_size(), ToHex(genesis_hash).c_str());
     } else {
-        std::printf("awaiting approvals of the other organisations (governance Approve with "
-                    "proposal id %s)\n",
+        std::printf("awaiting approvals of the other organisations: meterctl governance-approve "
+                    "--proposal %s\n",
                     ToHex(*hash).c_str());
     }
+    return kExitOk;
+}
+
+int RunGovernanceApprove(const Flags& flags) {
+    const char* cmd = "governance-approve";
+    auto addr = flags.Required("node");
+    if (!addr.ok()) return Fail(cmd, addr.status());
+    auto key_file = flags.Required("key-file");
+    if (!key_file.ok()) return Fail(cmd, key_file.status());
+    auto proposal = flags.Required("proposal");
+    if (!proposal.ok()) return Fail(cmd, proposal.status());
+    auto key = config::LoadSm2KeyFile(*key_file);
+    if (!key.ok()) return Fail(cmd, key.status());
+    crypto::Sm2Signer signer(std::move(*key));
+    client::Client node(*addr);
+    auto status = node.GetStatus();
+    if (!status.ok()) return Fail(cmd, status.status());
+    auto nonce = node.LastNonce(signer.PublicKey());
+    if (!nonce.ok()) return Fail(cmd, nonce.status());
+    v1::ApproveArgs approve;
+    approve.set_proposal_id(*proposal);
+    const chain::Transaction tx = contracts::SignContractCall(
+        status->chain_id(), *nonce + 1, NowMs(), "governance", "Approve", approve, signer);
+    auto hash = node.Submit(tx);
+    if (!hash.ok()) return Fail(cmd, hash.status());
+    auto done = node.WaitForCommit(*hash, 10000);
+    if (!done.ok()) return Fail(cmd, done.status());
+    if (done->state() != v1::TxStatus::COMMITTED) {
+        return Fail(cmd, FailedPrecondition("approval not committed: " + done->reason()));
+    }
+    v1::QueryArgs q;
+    q.set_id(*proposal);
+    auto answer = node.Query("governance", "Proposal", AsBytes(q.SerializeAsString()));
+    if (!answer.ok()) return Fail(cmd, answer.status());
+    v1::Proposal p;
+    if (!p.ParseFromArray(answer->data(), static_cast<int>(answer->size()))) {
+        return Fail(cmd, Internal("proposal does not parse"));
+    }
+    std::printf("proposal %s: %d approval(s), %s\n", proposal->c_str(), p.approvals_size(),
+                p.executed() ? "executed" : "not executed yet");
     return kExitOk;
 }
 

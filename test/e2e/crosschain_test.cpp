@@ -149,6 +149,17 @@ uint64_t Height(client::Client& c) {
     return s.ok() ? s->height() : 0;
 }
 
+// An anchor a relay submitted just before it was killed may still commit: the checks wait
+// until the upper chain's mempool is empty.
+bool WaitMempoolEmpty(client::Client& upper, Clock::time_point deadline) {
+    for (;;) {
+        auto st = upper.GetStatus();
+        if (st.ok() && st->mempool_size() == 0) return true;
+        if (Clock::now() >= deadline) return false;
+        std::this_thread::sleep_for(50ms);  // poll interval of a deadline-bounded wait
+    }
+}
+
 // Every accepted anchor of `lower` on `upper`: contiguous from 1 to the last anchored height,
 // each range's last header equal to the lower chain's block, and the anchor transactions found
 // in the upper chain's blocks that committed are exactly these ranges (none accepted twice).
@@ -291,17 +302,8 @@ TEST_CASE("crosschain: three chains and three relays survive SIGKILL of a relay 
     relay_a.Kill();
     relay_b.Kill();
     relay_m.Kill();
-    // An anchor a relay submitted just before it died may still commit: wait until the upper
-    // chains' mempools are empty.
-    for (client::Client* upper : {&main_client, &alliance_client}) {
-        const auto deadline = In(30s);
-        for (;;) {
-            auto st = upper->GetStatus();
-            if (st.ok() && st->mempool_size() == 0) break;
-            REQUIRE(Clock::now() < deadline);
-            std::this_thread::sleep_for(50ms);  // poll interval of a deadline-bounded wait
-        }
-    }
+    REQUIRE(WaitMempoolEmpty(main_client, In(30s)));
+    REQUIRE(WaitMempoolEmpty(alliance_client, In(30s)));
     CheckCoverage(main_client, province.client(1), pid);
     CheckCoverage(alliance_client, main_client, mid);
 
@@ -329,4 +331,77 @@ TEST_CASE("crosschain: three chains and three relays survive SIGKILL of a relay 
     // The relays logged their anchors with the lag.
     CHECK(relay_m.Log().find("lag_ms=") != std::string::npos);
     CHECK((relay_a.Log() + relay_b.Log()).find("msg=\"anchored\"") != std::string::npos);
+}
+
+TEST_CASE("crosschain: a 4-validator main chain registers a province by governance quorum and "
+          "keeps anchoring with one of its validators down",
+          "[e2e][crosschain]") {
+    TestCluster province(ClusterSpec{4, "tianjin-e2e4", "", {}});
+    TestCluster main_chain(ClusterSpec{
+        4, "stategrid4-e2e", SourceDir() + "/deploy/genesis-main-4.json",
+        {"stategrid-hq", "stategrid-north", "stategrid-east", "stategrid-central"}});
+    province.StartAll();
+    main_chain.StartAll();
+    REQUIRE(province.WaitAllUp(In(30s)));
+    REQUIRE(main_chain.WaitAllUp(In(30s)));
+
+    // Proposed by one organisation, executed once a majority (3 of 4) approved.
+    std::string out;
+    const std::string main_node = main_chain.summary().nodes[0].client_address;
+    REQUIRE(RunCommand(MeterctlPath() + " anchor-register --node " + main_node + " --key-file " +
+                           main_chain.summary().nodes[0].dir + "/sm2.key --lower-config " +
+                           province.ConfigPath(0),
+                       &out) == 0);
+    INFO(out);
+    const size_t at = out.find("--proposal ");
+    REQUIRE(at != std::string::npos);
+    const std::string proposal = out.substr(at + 11, 64);
+    REQUIRE(!crosschain::QueryAnchorStatus(main_chain.client(0), province.chain_id())->has_value());
+    for (int org : {1, 2}) {
+        out.clear();
+        REQUIRE(RunCommand(MeterctlPath() + " governance-approve --node " + main_node +
+                               " --key-file " + main_chain.summary().nodes[org].dir +
+                               "/sm2.key --proposal " + proposal,
+                           &out) == 0);
+    }
+    CHECK(out.find("executed") != std::string::npos);
+    REQUIRE(crosschain::QueryAnchorStatus(main_chain.client(0), province.chain_id())->has_value());
+
+    std::vector<std::string> province_nodes, main_nodes;
+    for (const auto& n : province.summary().nodes) province_nodes.push_back(n.client_address);
+    for (const auto& n : main_chain.summary().nodes) main_nodes.push_back(n.client_address);
+    RelayProcess relay(province.dir(), "relay", province_nodes,
+                       {main_nodes[3], main_nodes[0], main_nodes[1]});
+    relay.Start();
+    Load load(province, 40);
+    client::Client& main_client = main_chain.client(1);
+    const std::string pid = province.chain_id();
+    REQUIRE(WaitAnchored(main_client, pid, 10, In(60s)));
+    // f = 1: the main chain goes on with three validators, the relay with another node.
+    main_chain.Kill(3);
+    REQUIRE(WaitAnchored(main_client, pid, LastAnchored(main_client, pid) + 8, In(60s)));
+    load.Stop();
+    const uint64_t tip = Height(province.client(1));
+    REQUIRE(WaitAnchored(main_client, pid, tip, In(60s)));
+    relay.Kill();
+    REQUIRE(WaitMempoolEmpty(main_client, In(30s)));
+    CheckCoverage(main_client, province.client(1), pid);
+
+    // A one-hop proof, checked against the four main-chain validators.
+    const std::string dir = province.dir();
+    out.clear();
+    REQUIRE(RunCommand(MeterctlPath() + " trust --configs " + province.ConfigPath(0) + "," +
+                           main_chain.ConfigPath(0) + " --out " + dir + "/trust.json",
+                       &out) == 0);
+    out.clear();
+    REQUIRE(RunCommand(MeterctlPath() + " prove --tx " + ToHex(load.first()) + " --node " +
+                           province_nodes[1] + " --upper " + main_nodes[1] + " --out " + dir +
+                           "/proof.bin",
+                       &out) == 0);
+    out.clear();
+    const int verified = RunCommand(
+        MeterctlPath() + " verify-proof " + dir + "/proof.bin --trust " + dir + "/trust.json", &out);
+    INFO(out);
+    REQUIRE(verified == 0);
+    CHECK(out.find("of 4 validators signed") != std::string::npos);
 }
