@@ -328,6 +328,15 @@ TEST_CASE("crosschain: three chains and three relays survive SIGKILL of a relay 
     REQUIRE(verified == 0);
     CHECK(out.find("proof VALID") != std::string::npos);
 
+    // The auditor's replay of the main chain checks every accepted anchor again (OPS-3).
+    out.clear();
+    const int replayed = RunCommand(MeterctlPath() + " replay --data-dir " +
+                                        main_chain.summary().nodes[0].dir + "/data",
+                                    &out);
+    INFO(out);
+    REQUIRE(replayed == 0);
+    CHECK(out.find("accepted anchors checked again") != std::string::npos);
+
     // The relays logged their anchors with the lag.
     CHECK(relay_m.Log().find("lag_ms=") != std::string::npos);
     CHECK((relay_a.Log() + relay_b.Log()).find("msg=\"anchored\"") != std::string::npos);

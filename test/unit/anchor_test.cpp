@@ -8,6 +8,8 @@
 #include "contracts/anchor.h"
 #include "contracts/common.h"
 #include "contracts/governance.h"
+#include "contracts/builtin.h"
+#include "node/audit/anchor_check.h"
 #include "node/chain/light_client.h"
 #include "node/crypto/signer.h"
 #include "node/crypto/sm.h"
@@ -350,6 +352,47 @@ TEST_CASE("anchor: registration through governance validates the validator set a
     CHECK(f.upper.Progress().last_height() == 5);
     CHECK(RefusedWith(f.upper.Anchor(f.lower.Anchor(6, 7, {3, 0, 1})), kAnchorForged));
     CHECK(f.upper.Anchor(next.Anchor(6, 7, {3, 0, 1})).ok());
+}
+
+TEST_CASE("anchor: the auditor's replay check accepts a recorded anchor and names a forged one",
+          "[anchor][audit]") {
+    Fixture f;
+    const auto args = f.lower.Anchor(1, 5);
+    const chain::Transaction tx =
+        SignContractCall(kUpper, 1, 0, kAnchorContract, "Anchor", args, f.upper.relay);
+    // Executed as the node does: the record names the transaction.
+    CallContext ctx;
+    ctx.chain_id = kUpper;
+    ctx.sender = f.upper.relay.PublicKey();
+    ctx.tx_hash = tx.Hash();
+    ctx.height = 1;
+    REQUIRE(f.upper.contract.Call(ctx, "Anchor", SerializeProto(args), f.upper.state).ok());
+    chain::Block block;
+    block.header.height = 1;
+    block.transactions.push_back(tx);
+    audit::AnchorCheck check;
+    CHECK(!check.CheckBlock(block, f.upper.state).has_value());
+    CHECK(check.anchors_checked() == 1);
+
+    // The same block holding a transaction whose certificate was altered after the fact (as a
+    // tampered store would): the replay names it.
+    auto forged = args;
+    std::string sig = forged.certificate().signatures(0).signature();
+    sig[5] ^= 0x01;
+    forged.mutable_certificate()->mutable_signatures(0)->set_signature(sig);
+    const chain::Transaction bad =
+        SignContractCall(kUpper, 1, 0, kAnchorContract, "Anchor", forged, f.upper.relay);
+    v1::AnchorRecord record;
+    REQUIRE(*ReadProto(f.upper.state, "anchor/range/" + std::string(kLower) + "/00000000000000000005",
+                       &record));
+    record.set_tx_hash(ToString(bad.Hash()));
+    WriteProto(f.upper.state, "anchor/range/" + std::string(kLower) + "/00000000000000000005",
+               record);
+    block.transactions = {bad};
+    auto mismatch = check.CheckBlock(block, f.upper.state);
+    REQUIRE(mismatch.has_value());
+    CHECK(mismatch->check == audit::Check::kAnchor);
+    CHECK(mismatch->detail.find("forged certificate") != std::string::npos);
 }
 
 }  // namespace
