@@ -168,6 +168,7 @@ void Relay::RunSession() {
     if (!anchored->has_value()) {
         MC_LOG(kWarn, "relay", "lower chain not registered on the upper chain yet")(
             "relay", m_options.name)("chain", m_source_chain)("upper", m_upper_chain);
+        Pause(2000);  // registration goes through governance: not a matter of milliseconds
         return;
     }
     if ((*anchored)->stopped()) {

@@ -62,7 +62,6 @@ public:
     RelayStats Snapshot() const;
 
 private:
-    struct Session;
     // One pass: resynchronise, stream, anchor; returns when something needs a resync.
     void RunSession();
     // Waits up to `ms` or until Stop(); false when stopped.

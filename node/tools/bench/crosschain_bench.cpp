@@ -11,7 +11,6 @@
 //     with --no-relays for the validators' baseline);
 //   - verify-proof of a two-hop proof of one load transaction (median and max of 50 runs).
 // Prints a table and one JSON line. Not a test: no pass/fail.
-#include <google/protobuf/util/json_util.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -24,7 +23,6 @@
 #include <fstream>
 #include <map>
 #include <mutex>
-#include <random>
 #include <sstream>
 #include <thread>
 
