@@ -3,6 +3,7 @@
 #include <google/protobuf/util/json_util.h>
 
 #include "contracts/anchor.h"
+#include "contracts/calibration.h"
 #include "contracts/common.h"
 #include "contracts/governance.h"
 #include "contracts/sec_data_access.h"
@@ -28,6 +29,7 @@ Status RegisterBuiltinContracts(Registry& registry) {
     MC_RETURN_IF_ERROR(registry.Register(std::make_unique<GovernanceContract>()));
     MC_RETURN_IF_ERROR(registry.Register(std::make_unique<ValidityContract>()));
     MC_RETURN_IF_ERROR(registry.Register(std::make_unique<SecDataAccessContract>()));
+    MC_RETURN_IF_ERROR(registry.Register(std::make_unique<CalibrationContract>()));
     MC_RETURN_IF_ERROR(registry.Register(std::make_unique<SupervisionContract>()));
     MC_RETURN_IF_ERROR(registry.Register(std::make_unique<AnchorContract>()));
     return Status::Ok();
@@ -106,6 +108,11 @@ Status ApplyContractsGenesis(const v1::ContractsGenesis& g, StateView& state) {
         v1::GovernanceAction a;
         *a.mutable_upsert_institution() = g.institutions(i);
         MC_RETURN_IF_ERROR(apply("institutions[" + std::to_string(i) + "]", a));
+    }
+    if (g.has_calibration()) {
+        v1::GovernanceAction a;
+        *a.mutable_set_calibration_settings() = g.calibration();
+        MC_RETURN_IF_ERROR(apply("calibration", a));
     }
     for (int i = 0; i < g.access_policies_size(); ++i) {
         const auto& p = g.access_policies(i);

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "contracts/anchor.h"
+#include "contracts/calibration.h"
 #include "contracts/common.h"
 #include "contracts/rules.h"
 #include "node/base/codec.h"
@@ -350,6 +351,8 @@ Status ApplyGovernanceAction(StateView& state, const v1::GovernanceAction& actio
             return ApplyUpsertInstitution(state, action.upsert_institution());
         case v1::GovernanceAction::kSetGovernanceQuorum:
             return ApplySetQuorum(state, action.set_governance_quorum());
+        case v1::GovernanceAction::kSetCalibrationSettings:
+            return ApplySetCalibrationSettings(state, action.set_calibration_settings());
         case v1::GovernanceAction::kRegisterChain:
             return ApplyRegisterChain(state, action.register_chain());
         default:

@@ -35,6 +35,9 @@ public:
                        v1::QueryResponse*) override;
     grpc::Status GetTxProof(grpc::ServerContext*, const v1::ProofRequest*,
                             v1::ProofResponse*) override;
+    // calibration_watch.cpp
+    grpc::Status WatchWorkOrder(grpc::ServerContext*, const v1::WatchWorkOrderRequest*,
+                                grpc::ServerWriter<v1::WorkOrderEvent>*) override;
 
 private:
     Node& m_node;
