@@ -2,6 +2,7 @@
 
 #include <google/protobuf/util/json_util.h>
 
+#include "contracts/anchor.h"
 #include "contracts/calibration.h"
 #include "contracts/common.h"
 #include "contracts/governance.h"
@@ -30,6 +31,7 @@ Status RegisterBuiltinContracts(Registry& registry) {
     MC_RETURN_IF_ERROR(registry.Register(std::make_unique<SecDataAccessContract>()));
     MC_RETURN_IF_ERROR(registry.Register(std::make_unique<CalibrationContract>()));
     MC_RETURN_IF_ERROR(registry.Register(std::make_unique<SupervisionContract>()));
+    MC_RETURN_IF_ERROR(registry.Register(std::make_unique<AnchorContract>()));
     return Status::Ok();
 }
 

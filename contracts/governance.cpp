@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "contracts/anchor.h"
 #include "contracts/calibration.h"
 #include "contracts/common.h"
 #include "contracts/rules.h"
@@ -352,6 +353,8 @@ Status ApplyGovernanceAction(StateView& state, const v1::GovernanceAction& actio
             return ApplySetQuorum(state, action.set_governance_quorum());
         case v1::GovernanceAction::kSetCalibrationSettings:
             return ApplySetCalibrationSettings(state, action.set_calibration_settings());
+        case v1::GovernanceAction::kRegisterChain:
+            return ApplyRegisterChain(state, action.register_chain());
         default:
             return InvalidArgument("governance action is empty");
     }

@@ -2,6 +2,7 @@
 # A local meterchain cluster on loopback ports, no Docker needed (OPS-1).
 #
 #   scripts/cluster.sh up     [--nodes N] [--dir DIR] [--base-port P]
+#                             [--chain-id ID --genesis FILE --names A,B,..]   (an upper chain)
 #   scripts/cluster.sh status [--dir DIR]
 #   scripts/cluster.sh down   [--dir DIR]
 #
@@ -21,11 +22,16 @@ shift || true
 nodes=4
 dir="$build_dir/cluster"
 base_port=7700
+init_extra=()
+genesis="$root/deploy/genesis.json"
 while (($#)); do
   case "$1" in
     --nodes) nodes="$2"; shift 2 ;;
     --dir) dir="$2"; shift 2 ;;
     --base-port) base_port="$2"; shift 2 ;;
+    --chain-id) init_extra+=(--chain-id "$2"); shift 2 ;;
+    --names) init_extra+=(--names "$2"); shift 2 ;;
+    --genesis) genesis="$2"; shift 2 ;;
     *) echo "cluster.sh: unknown argument '$1'" >&2; exit 2 ;;
   esac
 done
@@ -46,7 +52,7 @@ up() {
   if [ ! -f "$dir/ca.pem" ]; then
     say "initialising $nodes nodes in $dir"
     "$meterctl" init-cluster --nodes "$nodes" --out "$dir" --base-port "$base_port" \
-      --genesis "$root/deploy/genesis.json"
+      --genesis "$genesis" "${init_extra[@]}"
   fi
   for d in $(node_dirs); do
     if [ -f "$d/pid" ] && kill -0 "$(cat "$d/pid")" 2>/dev/null; then

@@ -36,7 +36,7 @@ set(allow_node/audit     ${base} node/crypto node/chain node/storage consensus c
 set(allow_node/gateway   ${base} node/crypto node/chain node/storage contracts node/config
                          node/metrics node/gateway proto protobuf boost openssl)
 set(allow_crosschain     ${base} node/crypto node/chain node/client crosschain proto proto-grpc
-                         grpc)
+                         grpc protobuf)
 set(constrained node/base node/crypto node/chain consensus contracts node/storage node/mempool
                 node/executor node/net node/config node/client crosschain node/metrics
                 node/audit node/gateway)
@@ -122,9 +122,10 @@ set(link_mc_net         mc_net_wire mc_crypto mc_proto_grpc)
 set(link_mc_client      mc_chain_wire mc_proto_grpc)
 set(link_mc_metrics     "")
 set(link_mc_audit       mc_executor mc_storage mc_contracts Threads::Threads)
+set(link_mc_crosschain  mc_client mc_chain_wire mc_proto_grpc)
 set(link_libraries mc_base mc_crypto mc_proto mc_chain mc_chain_wire mc_consensus mc_contracts
                    mc_storage mc_mempool mc_executor mc_net_wire mc_net mc_client mc_metrics
-                   mc_audit)
+                   mc_audit mc_crosschain)
 
 file(GLOB_RECURSE lists RELATIVE ${ROOT} ${ROOT}/*/CMakeLists.txt)
 set(links_checked 0)

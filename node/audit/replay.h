@@ -21,7 +21,7 @@
 //   tip           the tip record names the last block; no block is stored above it
 //   stored-state  the node's stored state equals the replayed state, key by key
 // A BlockCheck added to ReplayOptions::extra_checks runs after the built-in ones of each block
-// (the place for cross-chain anchor certificates once chains hold anchors).
+// (audit::AnchorCheck re-checks accepted cross-chain anchors).
 //
 // "expected" is always what the check recomputed or requires, "actual" what the store holds.
 //
@@ -64,7 +64,7 @@ enum class Check {
     kReceipt,
     kTip,
     kStoredState,
-    kAnchor,  // reserved for cross-chain anchors (no chain holds any yet)
+    kAnchor,  // an accepted cross-chain anchor (audit::AnchorCheck, anchor_check.h)
 };
 
 // The stable name of a check ("tx-signature"), as printed and in JSON.

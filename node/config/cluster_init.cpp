@@ -57,6 +57,16 @@ Status CheckOptions(const ClusterOptions& o) {
                                std::to_string(2 * o.nodes) + " ports below 65536");
     }
     if (o.chain_id.empty()) return InvalidArgument("the chain id must not be empty");
+    if (!o.names.empty()) {
+        if (o.names.size() != static_cast<size_t>(o.nodes)) {
+            return InvalidArgument("--names must give one name per node");
+        }
+        for (const auto& n : o.names) {
+            if (n.empty() || n.find_first_of("/ \t,") != std::string::npos) {
+                return InvalidArgument("node name \"" + n + "\" must be a simple name");
+            }
+        }
+    }
     if (o.out_dir.empty()) return InvalidArgument("the output directory must be given");
     if (!IsIpLiteral(o.host) && !IsValidHostName(o.host)) {
         return InvalidArgument("\"" + o.host + "\" is neither an IP address nor a host name");
@@ -181,7 +191,10 @@ Result<ClusterSummary> WriteCluster(const ClusterOptions& o, const fs::path& out
     for (int i = 0; i < o.nodes; ++i) {
         ClusterNode node;
         node.index = i;
-        node.identity = ClusterNodeIdentity(i);
+        node.identity = o.names.empty()
+                            ? ClusterNodeIdentity(i)
+                            : ClusterIdentity{o.names[static_cast<size_t>(i)], o.role,
+                                              o.names[static_cast<size_t>(i)]};
         const fs::path dir = out / ("node" + std::to_string(i));
         node.dir = dir.string();
         node.config_file = (dir / "node.json").string();
@@ -209,7 +222,8 @@ Result<ClusterSummary> WriteCluster(const ClusterOptions& o, const fs::path& out
     }
     // With fewer than four nodes, the standard organisations without a node still need an
     // identity in the genesis: each gets its own SM2 key in out/orgs/<name>.key (0600).
-    for (int i = static_cast<int>(summary.nodes.size()); i < 4 && !o.genesis_file.empty(); ++i) {
+    for (int i = static_cast<int>(summary.nodes.size());
+         i < 4 && !o.genesis_file.empty() && o.names.empty(); ++i) {
         const ClusterIdentity id = ClusterNodeIdentity(i);
         const fs::path orgs = out / "orgs";
         std::error_code ec;

@@ -38,6 +38,11 @@ struct ClusterOptions {
     uint32_t verify_threads = 0;
     // consensus.max_batch_delay_ms of every node; 0 keeps the default.
     uint32_t max_batch_delay_ms = 0;
+    // Node names instead of the four Tianjin organisations (an upper chain: State Grid main
+    // chain, alliance chain): node i is names[i], its own organisation, role `role`. Empty:
+    // the standard identities. When set, there must be one name per node.
+    std::vector<std::string> names;
+    std::string role = "main-chain";
 };
 
 // Who node i is. i < 4: the four Tianjin organisations (utility, regulator, third-party,

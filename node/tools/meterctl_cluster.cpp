@@ -28,6 +28,17 @@ int RunInitCluster(const Flags& flags) {
     if (auto id = flags.Get("chain-id")) options.chain_id = *id;
     if (auto genesis = flags.Get("genesis")) options.genesis_file = *genesis;
     if (auto host = flags.Get("host")) options.host = *host;
+    if (auto names = flags.Get("names")) {
+        std::string item;
+        for (char c : *names + ",") {
+            if (c != ',') {
+                item += c;
+            } else if (!item.empty()) {
+                options.names.push_back(item);
+                item.clear();
+            }
+        }
+    }
 
     const auto summary = config::InitCluster(options, [](const config::ClusterNode& n) {
         std::printf("node%d  %-12s %-44s peer %s  client %s\n", n.index,

@@ -54,6 +54,13 @@ int RunSupervisionBatch(const Flags& flags);
 int RunSupervisionAlerts(const Flags& flags);
 int RunSupervisionOutOfTolerance(const Flags& flags);
 int RunSupervisionSwitching(const Flags& flags);
+// meterctl_crosschain.cpp
+int RunAnchorRegister(const Flags& flags);
+int RunGovernanceApprove(const Flags& flags);
+int RunAnchorStatus(const Flags& flags);
+int RunTrust(const Flags& flags);
+int RunProve(const Flags& flags);
+int RunVerifyProof(const Flags& flags);
 // The demo's supervision step: a sampling plan, a sample, re-check imports (one inconsistent
 // meter; a batch with three), alerts and the overview.
 Status RunDemoSupervision(const std::string& dir, const std::string& data_dir,

@@ -64,7 +64,8 @@ Result<v1::ValidityResult> UploadBatch(const std::string& chain_id, const Org& u
                                        const std::vector<const Org*>& cosigners,
                                        const std::string& batch_id,
                                        const std::vector<v1::RecordSubmission>& records,
-                                       uint64_t rule_set_version, uint64_t* height) {
+                                       uint64_t rule_set_version, uint64_t* height,
+                                       Hash256* tx_hash = nullptr) {
     v1::ValiditySubmission sub;
     sub.set_batch_id(batch_id);
     sub.set_rule_set_version(rule_set_version);
@@ -84,6 +85,7 @@ Result<v1::ValidityResult> UploadBatch(const std::string& chain_id, const Org& u
         return FailedPrecondition("batch " + batch_id + " not committed: " + st->reason());
     }
     *height = st->height();
+    if (tx_hash != nullptr) *tx_hash = *hash;
     v1::QueryArgs q;
     q.set_id(ToHex(*hash));
     auto bytes = c.Query(std::string(contracts::kValidityContract), "Result",
@@ -205,11 +207,14 @@ int RunDemo(const Flags& flags) {
         if (!sub.ok()) return Fail(sub.status());
         result_subs.push_back(std::move(*sub));
     }
+    Hash256 results_tx{};
     auto veri = UploadBatch(chain_id, orgs.at("institute"), cosigners, "results-" + stamp,
-                            result_subs, rules->version(), &height);
+                            result_subs, rules->version(), &height, &results_tx);
     if (!veri.ok()) return Fail(veri.status());
-    std::printf("institute -> Validity(verification results) committed at height %llu: %u/%d valid\n\n",
+    std::printf("institute -> Validity(verification results) committed at height %llu: %u/%d valid\n",
                 static_cast<unsigned long long>(height), veri->valid_count(), veri->results_size());
+    // The transaction to prove (meterctl prove --tx) in scripts/demo-crosschain.sh.
+    std::printf("verification results transaction %s\n\n", ToHex(results_tx).c_str());
 
     std::printf("%-24s %-18s %-8s %-8s %s\n", "barCode", "veriTaskNo", "result", "on chain",
                 "reason");

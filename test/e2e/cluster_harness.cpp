@@ -68,7 +68,12 @@ uint32_t FindFreePortRange(int count) {
     return 0;
 }
 
-TestCluster::TestCluster(int nodes, const std::function<void(int, v1::NodeConfig&)>& edit) {
+TestCluster::TestCluster(int nodes, const std::function<void(int, v1::NodeConfig&)>& edit)
+    : TestCluster(ClusterSpec{nodes, "e2e-chain", "", {}}, edit) {}
+
+TestCluster::TestCluster(const ClusterSpec& spec,
+                         const std::function<void(int, v1::NodeConfig&)>& edit) {
+    const int nodes = spec.nodes;
     static std::atomic<int> counter{0};
     m_dir = (std::filesystem::temp_directory_path() /
              ("meterchain-e2e-" + std::to_string(getpid()) + "-" + std::to_string(counter++)))
@@ -78,8 +83,10 @@ TestCluster::TestCluster(int nodes, const std::function<void(int, v1::NodeConfig
     opt.nodes = nodes;
     opt.out_dir = m_dir;
     opt.base_port = FindFreePortRange(2 * nodes);
-    opt.chain_id = "e2e-chain";
-    opt.genesis_file = MC_SOURCE_DIR "/deploy/genesis.json";
+    opt.chain_id = spec.chain_id;
+    opt.genesis_file =
+        spec.genesis_file.empty() ? MC_SOURCE_DIR "/deploy/genesis.json" : spec.genesis_file;
+    opt.names = spec.names;
     m_chain_id = opt.chain_id;
     auto summary = config::InitCluster(opt);
     if (!summary.ok()) Fail("init-cluster: " + summary.status().ToString());

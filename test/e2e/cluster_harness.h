@@ -21,10 +21,20 @@ using Clock = std::chrono::steady_clock;
 inline Clock::time_point In(std::chrono::milliseconds d) { return Clock::now() + d; }
 
 
+// What chain a TestCluster runs (the defaults: the provincial chain of deploy/genesis.json).
+struct ClusterSpec {
+    int nodes = 4;
+    std::string chain_id = "e2e-chain";
+    std::string genesis_file;        // default deploy/genesis.json
+    std::vector<std::string> names;  // an upper chain's node names (ClusterOptions::names)
+};
+
 class TestCluster {
 public:
     // Generates an n-node cluster; `edit` may change each node's config before it is written.
     explicit TestCluster(int nodes,
+                         const std::function<void(int, v1::NodeConfig&)>& edit = {});
+    explicit TestCluster(const ClusterSpec& spec,
                          const std::function<void(int, v1::NodeConfig&)>& edit = {});
     ~TestCluster();
     TestCluster(const TestCluster&) = delete;
