@@ -2,6 +2,7 @@
 
 #include <google/protobuf/util/json_util.h>
 
+#include "contracts/calibration.h"
 #include "contracts/common.h"
 #include "contracts/governance.h"
 #include "contracts/sec_data_access.h"
@@ -27,6 +28,7 @@ Status RegisterBuiltinContracts(Registry& registry) {
     MC_RETURN_IF_ERROR(registry.Register(std::make_unique<GovernanceContract>()));
     MC_RETURN_IF_ERROR(registry.Register(std::make_unique<ValidityContract>()));
     MC_RETURN_IF_ERROR(registry.Register(std::make_unique<SecDataAccessContract>()));
+    MC_RETURN_IF_ERROR(registry.Register(std::make_unique<CalibrationContract>()));
     MC_RETURN_IF_ERROR(registry.Register(std::make_unique<SupervisionContract>()));
     return Status::Ok();
 }
@@ -104,6 +106,11 @@ Status ApplyContractsGenesis(const v1::ContractsGenesis& g, StateView& state) {
         v1::GovernanceAction a;
         *a.mutable_upsert_institution() = g.institutions(i);
         MC_RETURN_IF_ERROR(apply("institutions[" + std::to_string(i) + "]", a));
+    }
+    if (g.has_calibration()) {
+        v1::GovernanceAction a;
+        *a.mutable_set_calibration_settings() = g.calibration();
+        MC_RETURN_IF_ERROR(apply("calibration", a));
     }
     for (int i = 0; i < g.access_policies_size(); ++i) {
         const auto& p = g.access_policies(i);

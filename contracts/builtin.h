@@ -19,8 +19,8 @@
 
 namespace meterchain::contracts {
 
-// Registers "governance", "validity", "secdata" and "supervision". kAlreadyExists if called twice on one
-// registry.
+// Registers "governance", "validity", "secdata", "supervision" and "calibration". kAlreadyExists
+// if called twice on one registry.
 Status RegisterBuiltinContracts(Registry& registry);
 
 // Parses a ContractsGenesis in its JSON form (proto3 JSON mapping, unknown fields refused).

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "contracts/calibration.h"
 #include "contracts/common.h"
 #include "contracts/rules.h"
 #include "node/base/codec.h"
@@ -349,6 +350,8 @@ Status ApplyGovernanceAction(StateView& state, const v1::GovernanceAction& actio
             return ApplyUpsertInstitution(state, action.upsert_institution());
         case v1::GovernanceAction::kSetGovernanceQuorum:
             return ApplySetQuorum(state, action.set_governance_quorum());
+        case v1::GovernanceAction::kSetCalibrationSettings:
+            return ApplySetCalibrationSettings(state, action.set_calibration_settings());
         default:
             return InvalidArgument("governance action is empty");
     }

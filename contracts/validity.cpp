@@ -5,6 +5,7 @@
 #include <set>
 #include <vector>
 
+#include "contracts/calibration.h"
 #include "contracts/common.h"
 #include "contracts/governance.h"
 #include "contracts/records.h"
@@ -344,11 +345,13 @@ Status ValidityContract::Call(const CallContext& ctx, std::string_view method, B
             r->set_record_key(ToHex(RecordKeyHash(*checked.id)));
             state_key = RecordStateKey(sub.type(), *checked.id);
         }
+        bool replaces = false;  // a record with this id is stored already
         if (!checked.violation) {
             // Never let one organisation overwrite another's record.
             v1::StoredRecord existing;
             auto found = ReadProto(state, state_key, &existing);
             if (!found.ok()) return found.status();
+            replaces = *found;
             if (*found && existing.owner() != s.uploader.name()) {
                 checked.violation = RuleViolation{std::string(kCheckOwner),
                                                   "the record belongs to another organisation"};
@@ -380,6 +383,7 @@ Status ValidityContract::Call(const CallContext& ctx, std::string_view method, B
         stored.set_tx_hash(ToString(ToBytes(ctx.tx_hash)));
         stored.set_batch_id(submission.batch_id());
         WriteProto(state, state_key, stored);
+        MC_RETURN_IF_ERROR(IndexStoredRecord(state, sub.type(), *fields, ctx.height, replaces));
         // Supervision counters and indexes are kept as records are written, so that the
         // regulator's statistics never scan records (contracts/supervision.h).
         MC_RETURN_IF_ERROR(IndexAcceptedRecord(ctx, sub.type(), *fields, state));

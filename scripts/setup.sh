@@ -13,7 +13,7 @@ packages=(
   build-essential cmake ninja-build pkg-config
   libboost-dev libleveldb-dev libsnappy-dev libssl-dev openssl
   libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
-  catch2 procps python3-prometheus-client
+  catch2 procps python3-prometheus-client libeigen3-dev
 )
 
 say() { printf '[setup] %s\n' "$*"; }

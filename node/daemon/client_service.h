@@ -112,6 +112,10 @@ public:
                                     grpc::ByteBuffer*) override;
     grpc::ServerUnaryReactor* GetTxProof(grpc::CallbackServerContext*, const grpc::ByteBuffer*,
                                          grpc::ByteBuffer*) override;
+    // calibration_watch.cpp: a synchronous server stream (one gRPC thread per watcher; it
+    // waits on the node's commits).
+    grpc::Status WatchWorkOrder(grpc::ServerContext*, const v1::WatchWorkOrderRequest*,
+                                grpc::ServerWriter<v1::WorkOrderEvent>*) override;
 
     // The work of each method on parsed messages (client threads).
     grpc::Status DoSubmit(const v1::SubmitRequest& req, v1::SubmitResponse* resp);

@@ -19,6 +19,8 @@ struct Command {
     std::vector<FlagSpec> flags;
     int (*run)(const Flags&);
     std::string_view details = {};  // printed by `meterctl help <command>` after the flags
+    // A flag that may also be given as the first bare argument ("calibration watch ORDER").
+    std::string_view positional = {};
 };
 
 const std::vector<Command>& Commands() {
@@ -144,6 +146,72 @@ const std::vector<Command>& Commands() {
          RunExport,
          "exit codes: 0 written, 1 failed (unreadable store, missing block), 2 bad command "
          "line\n"},
+        {"error-model",
+         "estimate every meter's error in a transformer area (area.jsonl) and print JSON; "
+         "--submit signs and submits the results",
+         {{"area", "FILE", "interval data of the area (docs/CALIBRATION.md, Input)"},
+          {"class", "C", "accuracy class of every meter (2 = +-2%); default each meter's "
+                         "asset record (--assets), else 2"},
+          {"assets", "FILE", "the area's meter assets in column order (JSON lines, assetNo, "
+                             "accuracyClass)"},
+          {"submit", "", "submit the results to the chain (needs --assets and --config)"},
+          {"config", "FILE", "node.json of the submitting organisation"},
+          {"run-id", "ID", "run id; default run-<ms>"},
+          {"area-id", "ID", "transformer area id stored with the results"},
+          {"node", "ADDR", "client address; default the config's client_listen"}},
+         RunErrorModel},
+        {"calibration request",
+         "file a user's calibration request for a meter (asset number); prints the answer",
+         {{"config", "FILE", "node.json of the filing organisation (the service channel)"},
+          {"asset", "NO", "the meter's asset number"},
+          {"request", "NO", "request number; default REQ-<ms>"},
+          {"channel", "NAME", "service channel; default 95598"},
+          {"requester", "TEXT", "the requester (only its SM3 digest goes on chain)"},
+          {"node", "ADDR", "client address; default the config's client_listen"}},
+         RunCalibrationRequest},
+        {"calibration accept",
+         "accept a calibration work order",
+         {{"config", "FILE", "node.json of the acting organisation"},
+          {"order", "NO", "work order number"},
+          {"channel", "NAME", "service channel"},
+          {"node", "ADDR", "client address; default the config's client_listen"}},
+         RunCalibrationAccept},
+        {"calibration handle",
+         "record the handling of a work order (handler, conclusion, verifying unit)",
+         {{"config", "FILE", "node.json of the acting organisation"},
+          {"order", "NO", "work order number"},
+          {"handler", "NAME", "who handled it"},
+          {"conclusion", "TEXT", "conclusion, e.g. 合格"},
+          {"verifying-unit", "NAME", "verifying unit"},
+          {"node", "ADDR", "client address; default the config's client_listen"}},
+         RunCalibrationHandle},
+        {"calibration evaluate",
+         "record the follow-up visit and the customer's evaluation",
+         {{"config", "FILE", "node.json of the acting organisation"},
+          {"order", "NO", "work order number"},
+          {"satisfaction", "S", "满意 | 基本满意 | 不满意"},
+          {"opinion", "TEXT", "the customer's opinion"},
+          {"visit-date", "DATE", "YYYY-MM-DD"},
+          {"node", "ADDR", "client address; default the config's client_listen"}},
+         RunCalibrationEvaluate},
+        {"calibration close",
+         "close a work order",
+         {{"config", "FILE", "node.json of the acting organisation"},
+          {"order", "NO", "work order number"},
+          {"node", "ADDR", "client address; default the config's client_listen"}},
+         RunCalibrationClose},
+        {"calibration watch",
+         "follow a work order live: one JSON line per transition, ends when it is closed",
+         {{"order", "NO", "work order number"},
+          {"node", "ADDR", "client address of the node; default 127.0.0.1:7701"}},
+         RunCalibrationWatch, {}, "order"},
+        {"calibration stats",
+         "calibration-request supervision: totals, in progress, completed, mean handling time "
+         "and alerts, as of the latest block",
+         {{"node", "ADDR", "client address of the node; default 127.0.0.1:7701"},
+          {"as-of-ms", "MS", "judge overdue orders at this block time; default the latest "
+                             "block's"}},
+         RunCalibrationStats},
         // Two-word commands ("sampling plan"): the second word selects the subcommand.
         {"sampling plan",
          "GB/T 2828.1 single sampling plan for a lot (computed locally), as JSON",
@@ -259,6 +327,7 @@ int Main(const std::vector<std::string>& args) {
         PrintCommandUsage(stdout, *c);
         return kExitOk;
     }
+    // Two-word commands ("calibration watch") are tried before one-word ones.
     const Command* command = nullptr;
     size_t words = 1;
     if (args.size() >= 2) command = Find(args[0] + " " + args[1]);
@@ -272,7 +341,11 @@ int Main(const std::vector<std::string>& args) {
         PrintUsage(stderr);
         return kExitUsage;
     }
-    const std::vector<std::string> rest(args.begin() + static_cast<long>(words), args.end());
+    std::vector<std::string> rest(args.begin() + static_cast<std::ptrdiff_t>(words), args.end());
+    // A command with a positional argument ("calibration watch ORDER") takes it as that flag.
+    if (!command->positional.empty() && !rest.empty() && rest[0].rfind("--", 0) != 0) {
+        rest.insert(rest.begin(), "--" + std::string(command->positional));
+    }
     for (const std::string& a : rest) {
         if (a == "--help" || a == "-h") {
             PrintCommandUsage(stdout, *command);

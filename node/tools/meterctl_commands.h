@@ -34,6 +34,15 @@ int RunSecdataRequest(const Flags& flags);
 // meterctl_replay.cpp
 int RunReplay(const Flags& flags);
 int RunExport(const Flags& flags);
+// meterctl_calibration.cpp
+int RunErrorModel(const Flags& flags);
+int RunCalibrationRequest(const Flags& flags);
+int RunCalibrationAccept(const Flags& flags);
+int RunCalibrationHandle(const Flags& flags);
+int RunCalibrationEvaluate(const Flags& flags);
+int RunCalibrationClose(const Flags& flags);
+int RunCalibrationWatch(const Flags& flags);
+int RunCalibrationStats(const Flags& flags);
 // meterctl_supervision.cpp
 int RunSamplingPlan(const Flags& flags);
 int RunSamplingCreate(const Flags& flags);
