@@ -71,8 +71,11 @@ grpc::Status Parse(const grpc::ByteBuffer& raw, Msg* out) {
     return grpc::Status::OK;
 }
 
+// Into `out`, which may still hold the previous message of a stream: gRPC's serializer asserts
+// on (and aborts the process for) a buffer that is not empty.
 template <typename Msg>
 grpc::Status Serialize(const Msg& msg, grpc::ByteBuffer* out) {
+    out->Clear();
     bool own = false;
     return grpc::SerializationTraits<Msg>::Serialize(msg, out, &own);
 }

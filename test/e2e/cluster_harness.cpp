@@ -108,6 +108,11 @@ TestCluster::~TestCluster() {
     for (int i = 0; i < size(); ++i) {
         if (m_pids[i] > 0) Kill(i);
     }
+    // MC_KEEP_TEST_DIRS=1 keeps the nodes' logs and data dirs for a look after a failure.
+    if (const char* keep = std::getenv("MC_KEEP_TEST_DIRS"); keep && std::string(keep) == "1") {
+        std::fprintf(stderr, "kept %s\n", m_dir.c_str());
+        return;
+    }
     std::error_code ec;
     std::filesystem::remove_all(m_dir, ec);
 }
