@@ -1,6 +1,7 @@
 #include "node/base/process.h"
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -9,7 +10,7 @@
 namespace meterchain::base {
 
 Result<pid_t> SpawnProcess(const std::string& path, const std::vector<std::string>& argv,
-                           const std::string& log_path) {
+                           const std::string& log_path, uint64_t max_file_bytes) {
     // Everything the child needs is built before the fork: after it, in a threaded parent,
     // only async-signal-safe calls are allowed.
     std::vector<char*> args;
@@ -24,6 +25,11 @@ Result<pid_t> SpawnProcess(const std::string& path, const std::vector<std::strin
             dup2(fd, 1);
             dup2(fd, 2);
             close(fd);
+        }
+        if (max_file_bytes > 0) {
+            const rlimit limit{static_cast<rlim_t>(max_file_bytes),
+                               static_cast<rlim_t>(max_file_bytes)};
+            setrlimit(RLIMIT_FSIZE, &limit);
         }
         execv(path.c_str(), args.data());
         _exit(127);

@@ -10,6 +10,8 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
+
 #include <string>
 #include <vector>
 
@@ -19,7 +21,8 @@ namespace meterchain::base {
 
 // Runs `path` with `argv` (argv[0] included, e.g. the program's name), stdout and stderr
 // appended to `log_path` (created with mode 0644 if missing). Returns the child's pid.
+// `max_file_bytes` > 0 sets the child's RLIMIT_FSIZE (a full disk, for fault tests).
 Result<pid_t> SpawnProcess(const std::string& path, const std::vector<std::string>& argv,
-                           const std::string& log_path);
+                           const std::string& log_path, uint64_t max_file_bytes = 0);
 
 }  // namespace meterchain::base

@@ -175,12 +175,21 @@ Result<uint64_t> Client::LastNonce(ByteView sender) const {
 }
 
 bool Client::WaitUntilUp(std::chrono::steady_clock::time_point deadline) const {
-    // wait_for_ready: the call waits for the channel to connect instead of failing at once.
-    grpc::ClientContext ctx;
-    ctx.set_wait_for_ready(true);
-    ctx.set_deadline(SystemDeadline(deadline));
-    v1::NodeStatus resp;
-    return m_stub->GetStatus(&ctx, v1::StatusRequest(), &resp).ok();
+    // wait_for_ready: the call waits for the channel to connect instead of failing at once. A
+    // call sent on a connection whose node has just died fails at once all the same (the
+    // channel learns of it only then); the next call waits for a new connection.
+    for (;;) {
+        grpc::ClientContext ctx;
+        ctx.set_wait_for_ready(true);
+        ctx.set_deadline(SystemDeadline(deadline));
+        v1::NodeStatus resp;
+        const grpc::Status s = m_stub->GetStatus(&ctx, v1::StatusRequest(), &resp);
+        if (s.ok()) return true;
+        if (s.error_code() != grpc::StatusCode::UNAVAILABLE ||
+            std::chrono::steady_clock::now() >= deadline) {
+            return false;
+        }
+    }
 }
 
 bool Client::WaitForHeight(uint64_t height, std::chrono::steady_clock::time_point deadline) const {

@@ -183,6 +183,12 @@ Status ValidateNodeConfig(const v1::NodeConfig& config, const std::string& label
     if (config.tls().cert_file().empty()) return error("tls.cert_file", "missing");
     if (config.tls().key_file().empty()) return error("tls.key_file", "missing");
     if (config.genesis_file().empty()) return error("genesis_file", "missing");
+    // The genesis block hashes it: a default would silently make a chain of its own.
+    if (config.genesis_time_ms() == 0) {
+        return error("genesis_time_ms",
+                     "missing (or 0); every node of a chain needs the same value, as "
+                     "`meterctl init-cluster` writes it");
+    }
     if (config.validators().empty()) return error("validators", "at least one validator is required");
 
     std::map<std::string, int> names, keys, addresses;

@@ -251,4 +251,38 @@ Status VerifyTlsCertificate(const std::string& ca_pem, const std::string& cert_p
     return Status::Ok();
 }
 
+Status CheckTlsIdentity(const std::string& cert_pem, const std::string& key_pem,
+                        const std::string& node_name, const std::string& cert_path,
+                        const std::string& key_path) {
+    auto cert = CertFromPem(cert_pem, "tls.cert_file " + cert_path);
+    if (!cert.ok()) return cert.status();
+    BioPtr bio(BIO_new_mem_buf(key_pem.data(), static_cast<int>(key_pem.size())));
+    PkeyPtr key(bio ? PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr) : nullptr);
+    if (!key) {
+        OpenSslError("");  // drop the queue; its text could quote the file
+        return InvalidArgument("tls.key_file " + key_path + ": not a PEM private key");
+    }
+    std::string common_name;
+    X509_NAME* subject = X509_get_subject_name(cert->get());
+    const int index = subject ? X509_NAME_get_index_by_NID(subject, NID_commonName, -1) : -1;
+    if (index >= 0) {
+        const ASN1_STRING* value = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, index));
+        common_name.assign(reinterpret_cast<const char*>(ASN1_STRING_get0_data(value)),
+                           static_cast<size_t>(ASN1_STRING_length(value)));
+    }
+    if (X509_check_private_key(cert->get(), key.get()) != 1) {
+        OpenSslError("");
+        return InvalidArgument("tls.key_file " + key_path +
+                               " is not the key of the certificate in tls.cert_file " +
+                               cert_path + " (issued to '" + common_name +
+                               "'): a key file from another node?");
+    }
+    if (common_name != node_name) {
+        return InvalidArgument("tls.cert_file " + cert_path + " is issued to '" + common_name +
+                               "', but this node is '" + node_name +
+                               "': peers would refuse it; use this node's own certificate");
+    }
+    return Status::Ok();
+}
+
 }  // namespace meterchain::config

@@ -45,4 +45,14 @@ Result<TlsCredentials> GenerateTlsLeaf(const TlsCredentials& ca, const std::stri
 // does not parse, kUnauthenticated with OpenSSL's reason when verification fails.
 Status VerifyTlsCertificate(const std::string& ca_pem, const std::string& cert_pem);
 
+// The start-up check of a node's own TLS files: the key at `key_path` must be the key of the
+// certificate at `cert_path`, and the certificate's common name must be `node_name` (peers
+// check that name against the validator they dial). kInvalidArgument (unparsable file,
+// another node's key or certificate) with a message naming the files and the names involved;
+// never includes key material. Whether the CA signed the certificate is VerifyTlsCertificate's
+// question.
+Status CheckTlsIdentity(const std::string& cert_pem, const std::string& key_pem,
+                        const std::string& node_name, const std::string& cert_path,
+                        const std::string& key_path);
+
 }  // namespace meterchain::config

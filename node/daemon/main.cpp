@@ -1,7 +1,9 @@
 // meterchaind: one validator of a meterchain cluster.
 //   meterchaind --config node.json [--log-level debug|info|warn|error]
 // Exit codes: 0 after a graceful stop (SIGTERM/SIGINT), 2 for a bad command line or config,
-// 1 when the node cannot start (data dir locked or corrupt, port in use, ...).
+// 1 when the node cannot start (data dir locked or corrupt or another validator's, port in use,
+// TLS key not matching its certificate, ...), 3 when a write to the data dir fails while
+// running (disk full, I/O error: node::kExitStorageFailure; restart once there is room).
 #include <absl/synchronization/mutex.h>
 #include <malloc.h>
 
@@ -71,6 +73,9 @@ int main(int argc, char** argv) {
     sigaddset(&signals, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
     std::signal(SIGPIPE, SIG_IGN);
+    // A file-size limit (ulimit -f) then fails the write with EFBIG, handled like a full disk,
+    // instead of killing the process.
+    std::signal(SIGXFSZ, SIG_IGN);
 
     auto config = config::LoadNodeConfig(config_path);
     if (!config.ok()) {

@@ -1,20 +1,27 @@
 #include "node/daemon/node.h"
 
 #include <grpcpp/grpcpp.h>
+#include <fcntl.h>
 #include <malloc.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <boost/asio/post.hpp>
 #include <filesystem>
+#include <fstream>
 #include <future>
 #include <optional>
 #include <thread>
 
+#include "node/base/codec.h"
 #include "node/base/log.h"
 #include "node/base/thread_name.h"
 #include "node/chain/tx_signatures.h"
 #include "node/config/config.h"
 #include "node/config/files.h"
+#include "node/config/tls_gen.h"
 #include "node/daemon/client_service.h"
 #include "node/daemon/genesis.h"
 #include "node/daemon/proposal_policy.h"
@@ -26,6 +33,8 @@ namespace meterchain::node {
 namespace {
 
 constexpr std::string_view kDurablePrefix = "c/";
+// Metadata record naming the validator that owns the data dir (see ClaimDataDir).
+constexpr std::string_view kValidatorRecord = "validator";
 constexpr size_t kMaxBatchBytes = 16u << 20;
 // A BLOCK-RESPONSE carries at most this many blocks and, beyond its first block, this many
 // bytes of transactions (a behind replica asks for several ranges at once: see
@@ -110,6 +119,7 @@ Result<std::unique_ptr<Node>> Node::Create(const v1::NodeConfig& config, NodeEnv
     auto store = storage::ChainStore::Open(std::move(kv));
     if (!store.ok()) return store.status();
     n->m_store = std::move(*store);
+    MC_RETURN_IF_ERROR(n->ClaimDataDir());
 
     auto genesis = LoadGenesis(config);
     if (!genesis.ok()) return genesis.status();
@@ -152,6 +162,7 @@ Result<std::unique_ptr<Node>> Node::Create(const v1::NodeConfig& config, NodeEnv
     co.fetch_retry_ticks = TicksFor(300, cc.tick_ms());
     co.max_blocks_per_request = kMaxBlocksPerResponse;
     co.genesis_hash = genesis->block.Hash();
+    n->m_genesis_hash = genesis->block.Hash();
 
     const auto tip = n->m_store->Tip();
     auto tip_block = n->m_store->GetBlock(tip.height);
@@ -176,6 +187,7 @@ Result<std::unique_ptr<Node>> Node::Create(const v1::NodeConfig& config, NodeEnv
         [node](const Hash256& hash) { return node->InMempool(hash); });
     if (!delivery.ok()) return delivery.status();
     n->m_delivery = std::move(*delivery);
+    n->CheckCommittedMark();
     n->m_metrics = std::make_unique<metrics::Registry>();
     n->RegisterMetrics();
     if (!config.gateway().listen().empty()) {
@@ -190,7 +202,128 @@ Result<std::unique_ptr<Node>> Node::Create(const v1::NodeConfig& config, NodeEnv
     return n;
 }
 
-Node::~Node() { Stop(); }
+Status Node::ClaimDataDir() {
+    // The data dir holds this validator's votes: another validator that opened it would sign
+    // them again as its own (a double vote). The first node to open it records its name and
+    // key; any other is refused.
+    const std::string& name = m_config.name();
+    const Bytes& key = m_validators.at(m_self).public_key;
+    const Bytes mine = codec::Writer().Text(name).Blob(key).bytes();
+    auto stored = m_store->GetMeta(kValidatorRecord);
+    if (!stored.ok()) return stored.status();
+    if (!*stored) return m_store->PutMeta(kValidatorRecord, mine);
+    if (**stored == mine) return Status::Ok();
+    codec::Reader r(**stored);
+    std::string owner;
+    Bytes owner_key;
+    if (!r.Text(owner) || !r.Blob(owner_key)) owner = "(unreadable record)";
+    const std::string where = m_config.data_dir();
+    if (owner == name) {
+        return FailedPrecondition("data_dir " + where + " belongs to validator '" + owner +
+                                  "' with another SM2 key (" + ToHex(owner_key).substr(0, 16) +
+                                  "...); this node's key is " + ToHex(key).substr(0, 16) +
+                                  "...: refusing to sign with its stored votes");
+    }
+    return FailedPrecondition("data_dir " + where + " belongs to validator '" + owner +
+                              "', this node is '" + name +
+                              "': refusing to use another validator's data dir (its stored "
+                              "votes would be signed twice); give this node its own data_dir");
+}
+
+void Node::ReportCorruptBlock(uint64_t height, const Status& status) {
+    boost::asio::post(m_io, [this, height, status] {
+        if (m_stopping.load() || m_repairs.count(height) != 0) return;
+        MC_LOG(kError, "storage", "stored block is corrupt; fetching it from peers")(
+            "height", height)("error", status.message());
+        m_repairs[height] = 0;
+        RequestRepair(height);
+    });
+}
+
+void Node::RequestRepair(uint64_t height) {
+    const uint32_t n = static_cast<uint32_t>(m_validators.size());
+    if (n < 2 || !m_messenger) return;
+    uint32_t& attempts = m_repairs[height];
+    uint32_t peer = (m_self + 1 + attempts++) % n;
+    if (peer == m_self) peer = (peer + 1) % n;
+    consensus::Message request = consensus::BlockRequest{height, height, m_self, {}};
+    consensus::SignMessage(m_config.chain_id(), *m_signer, request);
+    m_messenger->Send(peer, request);
+}
+
+void Node::TryRepair(const consensus::BlockResponse& response) {
+    for (const auto& block : response.blocks) {
+        const uint64_t height = block.header.height;
+        if (m_repairs.count(height) == 0) continue;
+        // The certificate proves a quorum committed this block; RepairBlock checks that it is
+        // the one this store committed at that height, transactions included.
+        Status s = block.certificate.block_hash == block.Hash()
+                       ? chain::VerifyCertificate(block.certificate, m_config.chain_id(),
+                                                  m_validators, *m_verifier)
+                       : InvalidArgument("certificate is for another block");
+        if (s.ok()) s = m_store->RepairBlock(block);
+        if (!s.ok()) {
+            MC_LOG(kWarn, "storage", "a peer's copy of a corrupt block was refused")(
+                "height", height)("from", response.from)("reason", s.message());
+            continue;
+        }
+        MC_LOG(kWarn, "storage", "repaired a corrupt stored block from a peer")(
+            "height", height)("from", response.from);
+        m_repairs.erase(height);
+    }
+}
+
+std::string Node::CommittedMarkPath() const {
+    return (std::filesystem::path(m_config.data_dir()) / "committed-height").string();
+}
+
+void Node::CheckCommittedMark() {
+    // The height this node last committed, written outside LevelDB after every commit. Were
+    // LevelDB's log cut short (a torn write, a damaged disk), the store reopens at an older
+    // tip without a word: this record says how much was lost. The blocks themselves come back
+    // from the peers like any missing height.
+    std::ifstream in(CommittedMarkPath());
+    uint64_t marked = 0;
+    if (!(in >> marked)) return;
+    const uint64_t tip = m_store->Tip().height;
+    if (marked <= tip) return;
+    m_lost_from = tip + 1;
+    m_lost_to = marked;
+    MC_LOG(kError, "storage", "the store lost committed blocks")("lost", marked - tip)(
+        "from", tip + 1)("to", marked)("store_tip", tip)(
+        "cause", "LevelDB's log was cut short (torn write or damaged disk)")(
+        "action", "fetching them again from peers");
+}
+
+void Node::WriteCommittedMark(uint64_t height) {
+    // Not synced: it only has to outlive LevelDB's own (synced) log, which it does unless the
+    // machine itself loses power, and then nothing is reported, as before.
+    if (m_mark_fd < 0) {
+        m_mark_fd = ::open(CommittedMarkPath().c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+        if (m_mark_fd < 0) return;
+    }
+    char text[24];
+    const int n = std::snprintf(text, sizeof text, "%020llu\n",
+                                static_cast<unsigned long long>(height));
+    (void)!::pwrite(m_mark_fd, text, static_cast<size_t>(n), 0);
+}
+
+void Node::ExitOnStorageFailure(const std::string& what, const Status& status) {
+    // Nothing that failed to reach the disk was sent or acknowledged (state is persisted
+    // before votes go out, blocks before commits are reported), and LevelDB recovers its log
+    // up to the last complete write: the data dir opens again once there is room. Exiting at
+    // once, without the graceful stop, writes nothing more to a disk that refuses writes.
+    MC_LOG(kError, "storage", what)("error", status.ToString())("exit_code", kExitStorageFailure)(
+        "action", "free disk space (or fix the I/O error) and restart; nothing committed is lost");
+    std::fflush(stderr);
+    std::fflush(stdout);
+    std::_Exit(kExitStorageFailure);
+}
+
+Node::~Node() {
+    Stop();
+    if (m_mark_fd >= 0) ::close(m_mark_fd);
+}
 
 Status Node::Start() {
     MC_RETURN_IF_ERROR(StartPeers());
@@ -225,8 +358,18 @@ Status Node::StartPeers() {
         if (!cert.ok()) return cert.status();
         auto key = config::ReadFileToString(cfg.tls().key_file());
         if (!key.ok()) return key.status();
+        // Checked here with a clear message: gRPC would only fail to listen, the reason on
+        // stderr.
+        MC_RETURN_IF_ERROR(config::CheckTlsIdentity(*cert, *key, cfg.name(),
+                                                    cfg.tls().cert_file(), cfg.tls().key_file()));
+        if (Status s = config::VerifyTlsCertificate(*ca, *cert); !s.ok()) {
+            MC_LOG(kWarn, "config", "peers will refuse this node's certificate")(
+                "cert_file", cfg.tls().cert_file())("ca_file", cfg.tls().ca_file())(
+                "error", s.message());
+        }
         net::TransportOptions to;
         to.chain_id = cfg.chain_id();
+        to.genesis_hash = m_genesis_hash;
         to.self = m_self;
         to.validators = m_validators;
         to.listen = cfg.peer_listen();
@@ -269,7 +412,8 @@ Status Node::StartClientApi() {
     }
     builder.AddListeningPort(cfg.client_listen(), creds, &client_port);
     builder.RegisterService(m_client_service.get());
-    builder.SetMaxReceiveMessageSize(4 << 20);
+    // A request is at most a batch of transactions; gRPC refuses larger ones.
+    builder.SetMaxReceiveMessageSize(ClientService::kMaxRequestBytes);
     builder.SetMaxSendMessageSize(64 << 20);
     m_client_server = builder.BuildAndStart();
     if (!m_client_server || client_port == 0) {
@@ -300,7 +444,8 @@ void Node::Stop() {
     if (m_gateway) m_gateway->Stop();
     HandOver();
     m_stopping.store(true);
-    if (m_delivery) m_delivery->Stop();  // may wait in Submit: before the pools stop
+    if (m_delivery) m_delivery->Stop();  // [contracts] may wait in Submit: before the pools stop
+    if (m_client_service) m_client_service->Stop();  // parked waits and streams end now
     {
         // Wakes the clients' waits (WaitForHeight checks m_stopping) before the server waits
         // for their calls to end; the other way round it waited out its whole deadline.
@@ -500,6 +645,11 @@ void Node::OnPeerMessage(uint32_t, consensus::Message message) {
     }
     boost::asio::post(m_io, [this, m = std::move(message)]() mutable {
         if (m_stopping.load()) return;
+        if (!m_repairs.empty()) {
+            if (const auto* response = std::get_if<consensus::BlockResponse>(&m)) {
+                TryRepair(*response);
+            }
+        }
         const uint64_t committed = m_core->committed_height();
         m_core->Step(m);
         Drain();
@@ -522,6 +672,12 @@ void Node::ScheduleTick() {
 
 void Node::OnTick() {
     m_core->Tick();
+    // Corrupt blocks not repaired yet: ask the next peer about once a second.
+    if (!m_repairs.empty() &&
+        ++m_repair_ticks >= std::max<uint32_t>(1, 1000 / m_config.consensus().tick_ms())) {
+        m_repair_ticks = 0;
+        for (const auto& [height, attempts] : m_repairs) RequestRepair(height);
+    }
     MaybePropose();
     Drain();
     // glibc keeps freed memory inside its arenas, so RSS drifts up towards the largest heap
@@ -659,8 +815,7 @@ void Node::Persist(std::vector<consensus::DurableWrite> writes, bool sync) {
     if (!s.ok()) {
         // Sending votes that were not persisted could make a restarted node contradict
         // itself; stopping is the only safe answer.
-        MC_LOG(kError, "storage", "cannot persist consensus state")("error", s.ToString());
-        std::abort();
+        ExitOnStorageFailure("cannot persist consensus state", s);
     }
 }
 
@@ -675,11 +830,22 @@ void Node::SendOut(const consensus::Outbound& out) {
 void Node::ApplyCommitted(const chain::Block& block) {
     auto receipts = m_executor->Commit(block);
     if (!receipts.ok()) {
+        if (receipts.status().code() == StatusCode::kIoError) {
+            ExitOnStorageFailure("cannot store committed block " +
+                                     std::to_string(block.header.height),
+                                 receipts.status());
+        }
         MC_LOG(kError, "executor", "cannot store committed block")(
             "height", block.header.height)("error", receipts.status().ToString());
-        std::abort();  // the certificate says it is final; storage or state is broken
+        std::abort();  // the certificate says it is final: the stored state is broken
     }
     m_mempool->RemoveCommitted(block.transactions);
+    WriteCommittedMark(block.header.height);
+    if (m_lost_to != 0 && block.header.height >= m_lost_to) {
+        MC_LOG(kWarn, "storage", "re-fetched the committed blocks the store had lost")(
+            "from", m_lost_from)("to", m_lost_to)("blocks", m_lost_to - m_lost_from + 1);
+        m_lost_to = 0;
+    }
     m_committed_blocks->Add();
     m_committed_txs->Add(block.transactions.size());
     // Proposal (the primary's timestamp) to commit on this node.
@@ -698,7 +864,8 @@ void Node::ApplyCommitted(const chain::Block& block) {
         std::lock_guard lock(m_height_mutex);
     }
     m_height_cv.notify_all();
-    if (m_delivery) m_delivery->OnCommitted();  // wakes owner-side delivery
+    if (m_client_service) m_client_service->OnCommitted(block);
+    if (m_delivery) m_delivery->OnCommitted();  // [contracts] wakes owner-side delivery
     if (m_gateway) m_gateway->OnCommitted(block);
 }
 
@@ -713,7 +880,12 @@ void Node::Serve(const consensus::ServeRequest& request) {
     for (uint64_t h = std::max<uint64_t>(request.from_height, 1); h <= last; ++h) {
         if (bytes > kMaxResponseBytes) break;  // the requester asks again for the rest
         auto block = m_store->GetBlock(h);
-        if (!block.ok()) break;
+        if (!block.ok()) {
+            if (block.status().code() == StatusCode::kCorruption) {
+                ReportCorruptBlock(h, block.status());
+            }
+            break;
+        }
         for (const auto& tx : block->transactions) bytes += tx.body.size() + tx.signature.size();
         response.blocks.push_back(std::move(*block));
     }

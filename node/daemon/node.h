@@ -22,6 +22,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -73,6 +74,9 @@ struct NodeEnvironment {
     // the owner calls RunPending and Tick on one thread of its own, in place of that thread.
     bool consensus_thread = true;
 };
+// meterchaind's exit code when its storage fails a write (disk full, I/O error): the node
+// stops at once, and its data dir opens again once the cause is fixed.
+inline constexpr int kExitStorageFailure = 3;
 
 // A snapshot for GetStatus.
 struct NodeSnapshot {
@@ -133,6 +137,11 @@ public:
     uint64_t peer_frames_sent() const;
     uint64_t peer_frames_received() const;
     bool stopping() const { return m_stopping.load(); }
+    // A committed block that no longer reads back from the store (`status` is GetBlock's
+    // kCorruption). Logged once, then fetched from the peers and, once its commit certificate
+    // and this store's own hash index prove it, written back (ChainStore::RepairBlock). Any
+    // thread.
+    void ReportCorruptBlock(uint64_t height, const Status& status);
     // The node's metrics (rendered by the gateway's /metrics). Any thread.
     metrics::Registry& metrics() { return *m_metrics; }
     // The HTTP gateway's port (0 when it is off or not started).
@@ -143,6 +152,19 @@ private:
     // The steps of Start: the transport (unless given), messenger and gossip; the client API.
     Status StartPeers();
     Status StartClientApi();
+    // Records this validator as the data dir's owner, or refuses (kFailedPrecondition) a data
+    // dir that another validator owns.
+    Status ClaimDataDir();
+    // The committed-height record outside LevelDB (see CheckCommittedMark in node.cpp).
+    std::string CommittedMarkPath() const;
+    void CheckCommittedMark();
+    void WriteCommittedMark(uint64_t height);
+    // Asks a peer (another one each attempt) for a block being repaired; consensus thread.
+    void RequestRepair(uint64_t height);
+    // Writes back the blocks being repaired that `response` carries, when they check out.
+    void TryRepair(const consensus::BlockResponse& response);
+    // Logs the failed write and ends the process with kExitStorageFailure.
+    [[noreturn]] void ExitOnStorageFailure(const std::string& what, const Status& status);
     void OnPeerMessage(uint32_t from, consensus::Message message);
     void OnPeerTxs(uint32_t from, std::vector<chain::Transaction> txs);
     void AdmitGossiped(uint32_t from, chain::Transaction tx);
@@ -182,6 +204,12 @@ private:
     v1::NodeConfig m_config;
     chain::ValidatorSet m_validators;
     uint32_t m_self = 0;
+    Hash256 m_genesis_hash{};
+    int m_mark_fd = -1;        // committed-height record; consensus thread after Create
+    uint64_t m_lost_from = 0;  // committed blocks the store lost (0: none); consensus thread
+    uint64_t m_lost_to = 0;
+    std::map<uint64_t, uint32_t> m_repairs;  // corrupt height -> requests sent; consensus thread
+    uint32_t m_repair_ticks = 0;             // consensus thread
     std::unique_ptr<crypto::Sm2Signer> m_signer;
     std::unique_ptr<crypto::Sm2Verifier> m_verifier;
     std::unique_ptr<crypto::CachedVerifier> m_message_verifier;  // consensus messages

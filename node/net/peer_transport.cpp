@@ -54,7 +54,8 @@ public:
         const auto& hello = frame.hello();
         const auto& set = m_t.m_opt.validators;
         if (hello.chain_id() != m_t.m_opt.chain_id) {
-            return Refuse(peer, "hello for chain '" + hello.chain_id() + "'");
+            return Refuse(peer, "peer is on chain '" + hello.chain_id().substr(0, 64) +
+                                    "', we are on '" + m_t.m_opt.chain_id + "'");
         }
         if (hello.validator() >= set.size() || hello.validator() == m_t.m_opt.self) {
             return Refuse(peer, "hello from unknown validator " + std::to_string(hello.validator()));
@@ -77,6 +78,16 @@ public:
             return Refuse(peer, "hello signature does not match the SM2 key of '" + v.name + "'");
         }
         const uint32_t from = hello.validator();
+        // Same chain id, another genesis (a genesis_time_ms or genesis file that differs):
+        // no message of the peer would ever verify here, so say why now.
+        const Hash256& genesis = m_t.m_opt.genesis_hash;
+        if (genesis != Hash256{} && !hello.genesis_hash().empty() &&
+            hello.genesis_hash() != ToString(genesis)) {
+            return Refuse(peer, "peer " + v.name + " is on genesis " +
+                                    ToHex(AsBytes(hello.genesis_hash())).substr(0, 16) +
+                                    ", we are on " + ToHex(genesis).substr(0, 16) +
+                                    " (compare genesis_time_ms and genesis_file)");
+        }
         // A gRPC thread serves this stream for its lifetime: named after the peer meanwhile.
         const base::ScopedThreadName name("mc-in-" + std::to_string(from));
         m_t.m_inbound_streams[from].fetch_add(1);
@@ -215,6 +226,7 @@ void PeerTransport::RunOutbound(Outbound& peer, LaneQueue& lane) {
         hello->set_chain_id(m_opt.chain_id);
         hello->set_validator(m_opt.self);
         hello->set_to(peer.index);
+        if (m_opt.genesis_hash != Hash256{}) hello->set_genesis_hash(ToString(m_opt.genesis_hash));
         const Bytes nonce = crypto::RandomBytes(32);
         hello->set_nonce(ToString(nonce));
         hello->set_signature(ToString(

@@ -41,6 +41,9 @@ namespace meterchain::net {
 
 struct TransportOptions {
     std::string chain_id;
+    // This node's genesis block hash, sent in the hello; a peer whose hello names another is
+    // refused. Zero: not sent, not checked.
+    Hash256 genesis_hash{};
     uint32_t self = 0;
     chain::ValidatorSet validators;
     std::string listen;  // host:port of the Peer service

@@ -294,6 +294,27 @@ Result<chain::Block> ChainStore::GetBlock(uint64_t height) const {
     return block;
 }
 
+Status ChainStore::RepairBlock(const chain::Block& block) {
+    const uint64_t height = block.header.height;
+    const ChainTip tip = Tip();
+    if (tip.empty || height > tip.height) {
+        return InvalidArgument(BlockName(height) + " is beyond the tip: nothing to repair");
+    }
+    const Hash256 hash = block.Hash();
+    auto indexed = m_kv->Get(HashKey(hash));
+    if (!indexed.ok()) return indexed.status();
+    if (!*indexed || DecodeHeight(**indexed) != std::optional<uint64_t>(height)) {
+        return InvalidArgument(BlockName(height) + ": " + ToHex(hash).substr(0, 16) +
+                               " is not the block this store committed at that height");
+    }
+    if (Status s = chain::CheckBlockIntegrity(block); !s.ok()) {
+        return InvalidArgument(BlockName(height) + ": " + s.message());
+    }
+    KvBatch batch;
+    batch.Put(BlockKey(height), chain::SerializeBlock(block));
+    return m_kv->Write(batch, /*sync=*/true);
+}
+
 Result<chain::Block> ChainStore::GetBlockByHash(const Hash256& hash) const {
     auto indexed = m_kv->Get(HashKey(hash));
     if (!indexed.ok()) return indexed.status();

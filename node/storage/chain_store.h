@@ -77,6 +77,13 @@ public:
                        const chain::SealedWriteSet& writes);
 
     Result<chain::Block> GetBlock(uint64_t height) const;          // kNotFound beyond the tip
+    // Replaces the stored copy of the committed block at block.header.height (a copy that no
+    // longer reads back: kCorruption from GetBlock) with `block`, which must be the very block
+    // this store committed there: its hash is the one the store's hash index holds for that
+    // height, and its transactions match its header (chain::CheckBlockIntegrity). Synced.
+    // kInvalidArgument when it is not (nothing written), kIoError from the store. Like
+    // AppendBlock, must not run concurrently with another writer.
+    Status RepairBlock(const chain::Block& block);
     Result<chain::Block> GetBlockByHash(const Hash256& hash) const;
     Result<TxLocation> FindTransaction(const Hash256& tx_hash) const;  // kNotFound if absent
     Result<std::optional<Bytes>> GetState(std::string_view key) const;

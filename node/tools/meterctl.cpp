@@ -66,8 +66,9 @@ const std::vector<Command>& Commands() {
           {"json", "", "print one JSON object (time also in Unix milliseconds)"}},
          RunGetBlock},
         {"load",
-         "submit N signed transactions from a fresh key and wait for all of them",
-         {{"node", "ADDR", "client address of the node; default 127.0.0.1:7701"},
+         "submit N signed transactions from a fresh key and wait for all of them; a failed "
+         "submission or wait is retried on the next node",
+         {{"node", "ADDR[,ADDR...]", "client addresses of nodes; default 127.0.0.1:7701"},
           {"count", "N", "number of transactions; default 1000"},
           {"rate", "R", "send at R tx/s (default 0: as fast as the node answers)"}},
          RunLoad},

@@ -1,5 +1,8 @@
 // meterctl client commands: status, put, get-tx, get-block, load.
+#include <algorithm>
 #include <atomic>
+#include <memory>
+#include <string>
 #include <chrono>
 #include <cstdio>
 #include <thread>
@@ -166,16 +169,70 @@ int RunGetBlock(const Flags& flags) {
     return kExitOk;
 }
 
-// Submits N signed StatePut transactions from a fresh key and waits for all of them.
+// A load tool's failover: which errors mean "try another node" rather than "this
+// transaction is wrong". Unreachable or stopping nodes, a full mempool, a busy node.
+bool WorthRetrying(const Status& s) {
+    switch (s.code()) {
+        case StatusCode::kIoError:  // unreachable (UNAVAILABLE, DEADLINE_EXCEEDED)
+        case StatusCode::kResourceExhausted:
+        case StatusCode::kFailedPrecondition:
+        case StatusCode::kInternal: return true;
+        default: return false;
+    }
+}
+
+std::vector<std::string> SplitAddresses(const std::string& list) {
+    std::vector<std::string> out;
+    size_t start = 0;
+    while (start <= list.size()) {
+        const size_t comma = std::min(list.find(',', start), list.size());
+        if (comma > start) out.push_back(list.substr(start, comma - start));
+        start = comma + 1;
+    }
+    return out;
+}
+
+// Submits N signed StatePut transactions from a fresh key and waits for all of them. With
+// several nodes (--node A,B,C) a submission or wait that fails on one node is retried on the
+// next, the same signed transaction (same nonce): a node that admitted it before failing
+// gossiped it, and the next one answers "already exists" or finds it committed.
 int RunLoad(const Flags& flags) {
     auto count = flags.Number("count", 1000, 1, 10000000);
     if (!count.ok()) return Fail("load", count.status());
     // --rate R paces the sends at R tx/s (0: as fast as the node answers).
     auto rate = flags.Number("rate", 0, 0, 1000000);
     if (!rate.ok()) return Fail("load", rate.status());
-    client::Client c(NodeAddress(flags));
-    auto st = c.GetStatus();
-    if (!st.ok()) return Fail("load", st.status());
+    const std::vector<std::string> addresses = SplitAddresses(NodeAddress(flags));
+    if (addresses.empty()) return Fail("load", InvalidArgument("--node names no address"));
+    std::vector<std::unique_ptr<client::Client>> nodes;
+    for (const auto& a : addresses) nodes.push_back(std::make_unique<client::Client>(a));
+    constexpr int kRounds = 5;  // times every node is tried for one transaction
+    size_t current = 0;
+    size_t failovers = 0;
+    // Runs op on the current node, moving on to the next one while the error is worth a
+    // retry; a short pause after each round over all nodes (one may be restarting).
+    auto with_failover = [&](const char* what, auto op) -> Status {
+        Status last = Status::Ok();
+        for (size_t attempt = 0; attempt < kRounds * nodes.size(); ++attempt) {
+            last = op(*nodes[current]);
+            if (last.ok() || !WorthRetrying(last)) return last;
+            std::fprintf(stderr, "meterctl load: %s on %s failed (%s); trying %s\n", what,
+                         nodes[current]->address().c_str(), last.ToString().c_str(),
+                         nodes[(current + 1) % nodes.size()]->address().c_str());
+            current = (current + 1) % nodes.size();
+            ++failovers;
+            if (current == 0) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        }
+        return last;
+    };
+    std::string chain_id;
+    Status s = with_failover("status", [&](const client::Client& c) -> Status {
+        auto st = c.GetStatus();
+        if (!st.ok()) return st.status();
+        chain_id = st->chain_id();
+        return Status::Ok();
+    });
+    if (!s.ok()) return Fail("load", s);
     crypto::Sm2Signer signer(crypto::Sm2PrivateKey::Generate());
     const auto start = std::chrono::steady_clock::now();
     std::vector<Hash256> hashes;
@@ -184,24 +241,42 @@ int RunLoad(const Flags& flags) {
             std::this_thread::sleep_until(
                 start + std::chrono::microseconds((i - 1) * 1000000 / *rate));
         }
-        auto tx = client::MakeStatePut(signer, st->chain_id(), i, "load/" + std::to_string(i),
+        auto tx = client::MakeStatePut(signer, chain_id, i, "load/" + std::to_string(i),
                                        AsBytes("value " + std::to_string(i)));
-        auto hash = c.Submit(tx);
-        if (!hash.ok()) return Fail("load", hash.status());
-        hashes.push_back(*hash);
+        const Hash256 hash = tx.Hash();
+        s = with_failover("submit", [&](const client::Client& c) -> Status {
+            auto submitted = c.Submit(tx);
+            if (submitted.ok() || submitted.status().code() == StatusCode::kAlreadyExists) {
+                return Status::Ok();
+            }
+            // A replayed nonce after a failover: fine if it is this very transaction.
+            if (submitted.status().code() == StatusCode::kInvalidArgument) {
+                auto known = c.GetTransaction(hash);
+                if (known.ok() && known->state() != v1::TxStatus::UNKNOWN) return Status::Ok();
+            }
+            return submitted.status();
+        });
+        if (!s.ok()) return Fail("load", s);
+        hashes.push_back(hash);
         if (i % 1000 == 0) std::fprintf(stderr, "submitted %llu/%llu\n",
                                         static_cast<unsigned long long>(i),
                                         static_cast<unsigned long long>(*count));
     }
     size_t committed = 0;
     for (const auto& h : hashes) {
-        auto done = c.WaitForCommit(h, 30000);
-        if (done.ok() && done->state() == v1::TxStatus::COMMITTED) ++committed;
+        v1::TxStatus state;
+        s = with_failover("wait", [&](const client::Client& c) -> Status {
+            auto done = c.WaitForCommit(h, 30000);
+            if (!done.ok()) return done.status();
+            state = *done;
+            return Status::Ok();
+        });
+        if (s.ok() && state.state() == v1::TxStatus::COMMITTED) ++committed;
     }
     const double secs =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    std::printf("%zu/%zu committed in %.2f s (%.0f tx/s)\n", committed, hashes.size(), secs,
-                static_cast<double>(committed) / secs);
+    std::printf("%zu/%zu committed in %.2f s (%.0f tx/s), %zu failovers\n", committed,
+                hashes.size(), secs, static_cast<double>(committed) / secs, failovers);
     return committed == hashes.size() ? kExitOk : kExitFailure;
 }
 

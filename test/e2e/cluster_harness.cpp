@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/inotify.h>
 #include <sys/syscall.h>
 #include <signal.h>
@@ -114,6 +115,11 @@ TestCluster::~TestCluster() {
     for (int i = 0; i < size(); ++i) {
         if (m_pids[i] > 0) Kill(i);
     }
+    // MC_KEEP_TEST_DIRS=1 keeps the nodes' logs and data dirs for a look after a failure.
+    if (const char* keep = std::getenv("MC_KEEP_TEST_DIRS"); keep && std::string(keep) == "1") {
+        std::fprintf(stderr, "kept %s\n", m_dir.c_str());
+        return;
+    }
     std::error_code ec;
     std::filesystem::remove_all(m_dir, ec);
 }
@@ -124,11 +130,14 @@ void TestCluster::StartAll() {
     for (int i = 0; i < size(); ++i) Start(i);
 }
 
-void TestCluster::Start(int i) {
+void TestCluster::Start(int i) { StartWithFileSizeLimit(i, 0); }
+
+void TestCluster::StartWithFileSizeLimit(int i, uint64_t bytes) {
     if (m_pids[i] > 0) return;
     const std::string config = ConfigPath(i);
     const std::string log = LogPath(i);
-    auto pid = base::SpawnProcess(MC_METERCHAIND_PATH, {"meterchaind", "--config", config}, log);
+    auto pid = base::SpawnProcess(MC_METERCHAIND_PATH, {"meterchaind", "--config", config}, log,
+                                 bytes);
     if (!pid.ok()) Fail(pid.status().ToString());
     m_pids[i] = *pid;
 }
@@ -139,6 +148,22 @@ void TestCluster::Kill(int i) {
     int status = 0;
     waitpid(m_pids[i], &status, 0);
     m_pids[i] = -1;
+}
+
+int TestCluster::WaitExit(int i, Clock::time_point deadline) {
+    if (m_pids[i] <= 0) return -1;
+    const int pidfd = static_cast<int>(syscall(SYS_pidfd_open, m_pids[i], 0));
+    if (pidfd < 0) Fail("pidfd_open failed");
+    pollfd pfd{pidfd, POLLIN, 0};
+    const bool exited = poll(&pfd, 1, MsLeft(deadline)) == 1;
+    close(pidfd);
+    int status = 0;
+    if (!exited || waitpid(m_pids[i], &status, 0) != m_pids[i]) {
+        Kill(i);
+        return -1;
+    }
+    m_pids[i] = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 bool TestCluster::Terminate(int i) {
@@ -247,6 +272,7 @@ int RunCommand(const std::string& command, std::string* output) {
 }
 
 std::string MeterctlPath() { return MC_METERCTL_PATH; }
+std::string MeterchaindPath() { return MC_METERCHAIND_PATH; }
 std::string SourceDir() { return MC_SOURCE_DIR; }
 
 }  // namespace meterchain::e2e

@@ -49,6 +49,13 @@ public:
 
     void StartAll();
     void Start(int i);              // spawns meterchaind; returns at once
+    // Start with a file-size limit (RLIMIT_FSIZE, bytes) on the process: writes beyond it fail
+    // as on a full disk.
+    void StartWithFileSizeLimit(int i, uint64_t bytes);
+    // Waits for node i to exit by itself; its exit code, or -1 (killed by a signal, or still
+    // running at the deadline: then it is killed).
+    int WaitExit(int i, Clock::time_point deadline);
+    pid_t Pid(int i) const { return m_pids[i]; }
     void Kill(int i);               // SIGKILL and reap
     bool Terminate(int i);          // SIGTERM; true when it exited 0 in time
     bool Running(int i) const { return m_pids[i] > 0; }
@@ -82,5 +89,6 @@ namespace meterchain::e2e {
 int RunCommand(const std::string& command, std::string* output);
 // Paths of the built tools and the source tree.
 std::string MeterctlPath();
+std::string MeterchaindPath();
 std::string SourceDir();
 }  // namespace meterchain::e2e

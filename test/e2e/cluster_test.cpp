@@ -387,7 +387,10 @@ TEST_CASE("StreamCommits and StreamBlocks deliver each committed block as it com
     v1::BlockSummary summary;
     while (!pending.empty()) {
         INFO("still waiting for " << pending.size() << " transactions\n" << cluster.Problems());
-        REQUIRE(commits->Read(&summary));
+        if (!commits->Read(&summary)) {
+            const grpc::Status s = commits->Finish();
+            FAIL("the stream ended: " << s.error_code() << " " << s.error_message());
+        }
         auto header = chain::FromProto(summary.header());
         REQUIRE(header.ok());
         REQUIRE(header->height == expected_height++);

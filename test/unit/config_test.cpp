@@ -261,6 +261,9 @@ TEST_CASE("each missing required value is reported by its field name") {
     CHECK_THAT(LoadError([](auto& c) { c.clear_tls(); }), Contains(": tls.ca_file: missing"));
     CHECK_THAT(LoadError([](auto& c) { c.clear_genesis_file(); }),
                Contains(": genesis_file: missing"));
+    // A default genesis time would hash to a genesis of its own, silently.
+    CHECK_THAT(LoadError([](auto& c) { c.clear_genesis_time_ms(); }),
+               Contains(": genesis_time_ms: missing"));
     CHECK_THAT(LoadError([](auto& c) { c.clear_validators(); }),
                Contains(": validators: at least one validator"));
     CHECK_THAT(LoadError([](auto& c) { c.mutable_validators(2)->clear_name(); }),
@@ -697,6 +700,34 @@ TEST_CASE("init-cluster wraps one chain validation key for every node and writes
         CHECK(content.find(ToHex(k0)) == std::string::npos);
         CHECK(content.find(std::string(k0.begin(), k0.end())) == std::string::npos);
     }
+}
+
+TEST_CASE("a node's TLS key must belong to its certificate, issued to the node's own name") {
+    const auto ca = GenerateTlsCa("cluster CA");
+    REQUIRE(ca.ok());
+    const auto utility = GenerateTlsLeaf(*ca, "utility");
+    const auto regulator = GenerateTlsLeaf(*ca, "regulator");
+    REQUIRE(utility.ok());
+    REQUIRE(regulator.ok());
+    CHECK(CheckTlsIdentity(utility->cert_pem, utility->key_pem, "utility",
+                           "u.crt", "u.key")
+              .ok());
+    // Another node's key with this node's certificate.
+    const Status other_key = CheckTlsIdentity(utility->cert_pem,
+                                              regulator->key_pem, "utility", "u.crt", "r.key");
+    CHECK(other_key.code() == StatusCode::kInvalidArgument);
+    CHECK_THAT(other_key.message(), Contains("tls.key_file r.key is not the key of the "
+                                             "certificate in tls.cert_file u.crt"));
+    // Another node's certificate and key, consistent with each other.
+    const Status other_pair = CheckTlsIdentity(regulator->cert_pem,
+                                               regulator->key_pem, "utility", "r.crt", "r.key");
+    CHECK(other_pair.code() == StatusCode::kInvalidArgument);
+    CHECK_THAT(other_pair.message(),
+               Contains("is issued to 'regulator', but this node is 'utility'"));
+    // Not a key at all.
+    CHECK(CheckTlsIdentity(utility->cert_pem, "garbage", "utility", "u.crt",
+                           "u.key")
+              .code() == StatusCode::kInvalidArgument);
 }
 
 TEST_CASE("the gateway is off by default and its fields are checked when it is on") {
