@@ -395,6 +395,9 @@ Status Node::StartPeers() {
     return Status::Ok();
 }
 
+// Memory the client API's connections may hold in gRPC buffers, all together.
+constexpr size_t kClientApiMemoryBytes = 128u << 20;
+
 Status Node::StartClientApi() {
     const auto& cfg = m_config;
     m_client_service = std::make_unique<ClientService>(*this);
@@ -415,6 +418,14 @@ Status Node::StartClientApi() {
     // A request is at most a batch of transactions; gRPC refuses larger ones.
     builder.SetMaxReceiveMessageSize(ClientService::kMaxRequestBytes);
     builder.SetMaxSendMessageSize(64 << 20);
+    // gRPC's transport reads a message whole before it checks its size: without a memory
+    // quota, ten clients sending 100 MB each held 659 MB of the node's memory. The quota
+    // bounds what the client port's connections may buffer together (the peers' server has
+    // its own).
+    grpc::ResourceQuota quota("client-api");
+    quota.Resize(kClientApiMemoryBytes);
+    builder.SetResourceQuota(quota);
+    builder.AddChannelArgument(GRPC_ARG_HTTP2_BDP_PROBE, 0);
     m_client_server = builder.BuildAndStart();
     if (!m_client_server || client_port == 0) {
         return IoError("cannot listen for clients on " + cfg.client_listen() +
