@@ -66,6 +66,8 @@ $("$docker" network ls -q --filter "label=com.docker.compose.project=$project")"
   exit "$rc"
 }
 trap cleanup EXIT
+# A signal (CTest's timeout, ^C) ends the script through the same cleanup.
+trap 'exit 143' TERM INT HUP
 
 if ! "$docker" info >/dev/null 2>&1; then
   command -v dockerd >/dev/null || skip "no Docker engine is running and dockerd is not installed (Debian package docker.io)"

@@ -58,6 +58,8 @@ cleanup() {
   exit "$rc"
 }
 trap cleanup EXIT
+# A signal (CTest's timeout, ^C) ends the script through the same cleanup.
+trap 'exit 143' TERM INT HUP
 
 # ---- the network: a bridge in the switch namespace, a veth to each host namespace ----
 ip -n "$switch" link add br0 type bridge
