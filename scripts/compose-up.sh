@@ -11,7 +11,7 @@
 # up:     makes the base image when it is missing (deploy/make-base-image.sh: debootstrap,
 #         needs root), builds the image, starts the cluster (the init service generates the
 #         keys into volumes on first start) and waits until every validator is healthy.
-#         --binaries source (default) compiles inside the image build (~10 min on 2 cores);
+#         --binaries source (default) compiles inside the image build (10-25 min on 2 cores);
 #         --binaries host packages this Debian 12 host's build (scripts/setup.sh; --build-dir,
 #         default build/) in seconds. --no-build uses the image as it is.
 # status: the containers and each validator's height, view and peers.
