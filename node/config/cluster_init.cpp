@@ -7,6 +7,7 @@
 #include <chrono>
 #include <filesystem>
 #include <map>
+#include <set>
 #include <system_error>
 
 #include "contracts/validation_key.h"
@@ -52,9 +53,10 @@ Status CheckOptions(const ClusterOptions& o) {
         return InvalidArgument("--nodes must be from 1 to " + std::to_string(kMaxClusterNodes) +
                                ", got " + std::to_string(o.nodes));
     }
-    if (o.base_port < 1 || o.base_port + 2u * static_cast<uint32_t>(o.nodes) - 1 > 65535) {
+    const uint32_t ports = o.hosts.empty() ? 2u * static_cast<uint32_t>(o.nodes) : 2u;
+    if (o.base_port < 1 || o.base_port + ports - 1 > 65535) {
         return InvalidArgument("--base-port " + std::to_string(o.base_port) + " leaves no room for " +
-                               std::to_string(2 * o.nodes) + " ports below 65536");
+                               std::to_string(ports) + " ports below 65536");
     }
     if (o.chain_id.empty()) return InvalidArgument("the chain id must not be empty");
     if (!o.names.empty()) {
@@ -68,8 +70,35 @@ Status CheckOptions(const ClusterOptions& o) {
         }
     }
     if (o.out_dir.empty()) return InvalidArgument("the output directory must be given");
-    if (!IsIpLiteral(o.host) && !IsValidHostName(o.host)) {
-        return InvalidArgument("\"" + o.host + "\" is neither an IP address nor a host name");
+    auto check_host = [](const std::string& host) {
+        if (IsIpLiteral(host) || IsValidHostName(host)) return Status::Ok();
+        return InvalidArgument("\"" + host + "\" is neither an IP address nor a host name");
+    };
+    MC_RETURN_IF_ERROR(check_host(o.host));
+    if (!o.hosts.empty()) {
+        if (o.hosts.size() != static_cast<size_t>(o.nodes)) {
+            return InvalidArgument("--hosts names " + std::to_string(o.hosts.size()) +
+                                   " hosts for " + std::to_string(o.nodes) + " nodes");
+        }
+        std::set<std::string> seen;
+        for (const std::string& h : o.hosts) {
+            MC_RETURN_IF_ERROR(check_host(h));
+            if (!seen.insert(h).second) return InvalidArgument("--hosts names " + h + " twice");
+        }
+    }
+    if (!o.client_listen_host.empty()) MC_RETURN_IF_ERROR(check_host(o.client_listen_host));
+    if (o.gateway_port != 0) {
+        // Nodes sharing one host get gateway ports of their own, like their other ports.
+        const uint32_t gateways = o.hosts.empty() ? static_cast<uint32_t>(o.nodes) : 1u;
+        if (o.gateway_port + gateways - 1 > 65535) {
+            return InvalidArgument("--gateway-port " + std::to_string(o.gateway_port) +
+                                   " leaves no room for " + std::to_string(gateways) +
+                                   " ports below 65536");
+        }
+        if (o.gateway_port < o.base_port + ports && o.base_port < o.gateway_port + gateways) {
+            return InvalidArgument("--gateway-port " + std::to_string(o.gateway_port) +
+                                   " overlaps the nodes' peer and client ports");
+        }
     }
     return Status::Ok();
 }
@@ -116,7 +145,8 @@ v1::NodeConfig NodeConfigFor(const ClusterOptions& o, const ClusterNode& self,
     c.set_key_file("sm2.key");
     c.set_data_dir("data");
     c.set_peer_listen(self.peer_address);
-    c.set_client_listen(self.client_address);
+    c.set_client_listen(self.client_listen);
+    if (o.gateway_port != 0) c.mutable_gateway()->set_listen(self.gateway_listen);
     c.mutable_tls()->set_ca_file("../ca.pem");
     c.mutable_tls()->set_cert_file("tls.pem");
     c.mutable_tls()->set_key_file("tls.key");
@@ -185,9 +215,6 @@ Result<ClusterSummary> WriteCluster(const ClusterOptions& o, const fs::path& out
     MC_RETURN_IF_ERROR(WritePublicFile(summary.ca_file, ca->cert_pem));
     MC_RETURN_IF_ERROR(WritePrivateFile((out / "ca.key").string(), ca->key_pem));
 
-    std::vector<std::string> extra_hosts;
-    if (o.host != "127.0.0.1" && o.host != "localhost") extra_hosts.push_back(o.host);
-
     for (int i = 0; i < o.nodes; ++i) {
         ClusterNode node;
         node.index = i;
@@ -198,8 +225,22 @@ Result<ClusterSummary> WriteCluster(const ClusterOptions& o, const fs::path& out
         const fs::path dir = out / ("node" + std::to_string(i));
         node.dir = dir.string();
         node.config_file = (dir / "node.json").string();
-        node.peer_address = HostPort(o.host, o.base_port + 2u * static_cast<uint32_t>(i));
-        node.client_address = HostPort(o.host, o.base_port + 2u * static_cast<uint32_t>(i) + 1);
+        // Nodes sharing one host need ports of their own; nodes on hosts of their own do not.
+        const bool own_host = !o.hosts.empty();
+        const std::string host = own_host ? o.hosts[static_cast<size_t>(i)] : o.host;
+        const uint32_t peer_port =
+            own_host ? o.base_port : o.base_port + 2u * static_cast<uint32_t>(i);
+        node.peer_address = HostPort(host, peer_port);
+        node.client_address = HostPort(host, peer_port + 1);
+        const std::string client_host =
+            o.client_listen_host.empty() ? host : o.client_listen_host;
+        node.client_listen = HostPort(client_host, peer_port + 1);
+        if (o.gateway_port != 0) {
+            node.gateway_listen = HostPort(
+                client_host, own_host ? o.gateway_port : o.gateway_port + static_cast<uint32_t>(i));
+        }
+        std::vector<std::string> extra_hosts;
+        if (host != "127.0.0.1" && host != "localhost") extra_hosts.push_back(host);
         std::error_code ec;
         if (!fs::create_directory(dir, ec) || ec) {
             return IoError("cannot create " + node.dir + ": " + ec.message());

@@ -28,10 +28,23 @@ inline constexpr const char* kDefaultChainId = "tianjin-meter-1";
 struct ClusterOptions {
     int nodes = 4;                         // 1..kMaxClusterNodes
     std::string out_dir;                   // must not exist or be empty
-    uint32_t base_port = kDefaultBasePort; // node i: peer port base+2i, client port base+2i+1
+    // One host for all nodes: node i uses peer port base+2i and client port base+2i+1.
+    // One host per node (`hosts`): every node uses peer port base and client port base+1.
+    uint32_t base_port = kDefaultBasePort;
     std::string chain_id = kDefaultChainId;
     std::string genesis_file;  // optional input genesis JSON whose organisations get keys
     std::string host = "127.0.0.1";  // listen and advertised host of every node
+    // When not empty: node i's own host (containers, pods, network namespaces), one per node
+    // and all different. It is the node's advertised peer address, the host its peer port
+    // binds to and a subjectAltName of its TLS certificate; `host` is then unused.
+    std::vector<std::string> hosts;
+    // When not empty: the host the client API (and the gateway) binds to instead of the node's
+    // own host, e.g. "0.0.0.0" where clients arrive on another network than peers.
+    std::string client_listen_host;
+    // When not 0: the HTTP gateway is on, at <client listen host>:gateway_port (one host for
+    // all nodes: gateway_port+i), with no credentials (health, readiness and metrics answer;
+    // the verification query needs credentials added to the config).
+    uint32_t gateway_port = 0;
     uint64_t genesis_time_ms = 0;    // 0: the current wall-clock time
     // mempool.verify_threads of every node; 0 leaves it unset (each machine: its core count).
     // Nodes that share one machine do better with their share of its cores.
@@ -62,6 +75,8 @@ struct ClusterNode {
     std::string config_file;     // out_dir/node<i>/node.json
     std::string peer_address;    // host:port
     std::string client_address;  // host:port
+    std::string client_listen;   // host:port the client API binds to
+    std::string gateway_listen;  // host:port of the HTTP gateway; empty when it is off
 };
 
 struct ClusterSummary {
@@ -76,8 +91,8 @@ struct ClusterSummary {
 
 // Writes the layout above and calls `on_node` after each node's files are complete.
 // Errors: kInvalidArgument for bad options (node count, ports beyond 65535, empty chain id,
-// bad host) or an input genesis that is not valid JSON; kAlreadyExists when out_dir exists and
-// is not empty; kNotFound/kIoError for files. On failure a freshly created out_dir is removed;
+// bad host, `hosts` not one distinct host per node, a gateway port equal to a node port) or an
+// input genesis that is not valid JSON; kAlreadyExists when out_dir exists and is not empty; kNotFound/kIoError for files. On failure a freshly created out_dir is removed;
 // an existing empty one is left with whatever had been written.
 // The genesis fill-in map (FillGenesisKeys) holds each node's organisation name and node name,
 // and the role of the first node having each role.

@@ -34,13 +34,22 @@ const std::vector<Command>& Commands() {
          {{"nodes", "N", "number of validators (n >= 4 tolerates a faulty node)"},
           {"out", "DIR", "output directory (must not exist, or be empty)"},
           {"base-port", "P", "node i listens on P+2i (peers) and P+2i+1 (clients); "
-                             "default 7700"},
+                             "with --hosts every node on P and P+1; default 7700"},
           {"chain-id", "ID", "chain id; default tianjin-meter-1"},
           {"genesis", "FILE", "genesis JSON whose organisations get the public keys"},
           {"host", "HOST", "listen and advertised host of every node; default 127.0.0.1"},
           {"names", "LIST", "comma-separated node (= organisation) names, one per node, for "
-                            "an upper chain (role main-chain); default the Tianjin four"}},
-         RunInitCluster},
+                            "an upper chain (role main-chain); default the Tianjin four"},
+          {"hosts", "H0,H1,..", "each node's own host (container, pod, namespace): its "
+                                "peer address, peer bind host and certificate name"},
+          {"client-listen-host", "HOST", "bind the client API (and gateway) here instead, "
+                                         "e.g. 0.0.0.0"},
+          {"gateway-port", "P", "turn the HTTP gateway on at this port (one host: P+i), "
+                                "without credentials"}},
+         RunInitCluster,
+         "With --hosts, peers reach node i at Hi:P only; the client API listens on Hi:P+1 or\n"
+         "on --client-listen-host. Gateway credentials for the verification query are added\n"
+         "to node.json afterwards (docs/GATEWAY.md).\n"},
         {"status",
          "show a node's height, view, primary, mempool and peer connections",
          {{"node", "ADDR", "client address of the node; default 127.0.0.1:7701"}},

@@ -39,11 +39,24 @@ int RunInitCluster(const Flags& flags) {
             }
         }
     }
+    if (auto hosts = flags.Get("hosts")) {
+        if (flags.Has("host")) return usage(InvalidArgument("--host and --hosts exclude each other"));
+        for (size_t start = 0;;) {
+            const size_t comma = hosts->find(',', start);
+            options.hosts.push_back(hosts->substr(start, comma - start));
+            if (comma == std::string::npos) break;
+            start = comma + 1;
+        }
+    }
+    if (auto host = flags.Get("client-listen-host")) options.client_listen_host = *host;
+    const auto gateway_port = flags.Number("gateway-port", 0, 1, 65535);
+    if (!gateway_port.ok()) return usage(gateway_port.status());
+    options.gateway_port = static_cast<uint32_t>(*gateway_port);
 
     const auto summary = config::InitCluster(options, [](const config::ClusterNode& n) {
         std::printf("node%d  %-12s %-44s peer %s  client %s\n", n.index,
                     n.identity.name.c_str(), n.identity.organisation.c_str(),
-                    n.peer_address.c_str(), n.client_address.c_str());
+                    n.peer_address.c_str(), n.client_listen.c_str());
         std::fflush(stdout);
     });
     if (!summary.ok()) {

@@ -627,6 +627,75 @@ TEST_CASE("init-cluster without a genesis writes an empty object and refuses a u
     CHECK_FALSE(fs::exists(dir / "other"));  // removed again after the failure
 }
 
+TEST_CASE("init-cluster with a host per node gives every node the same ports on its own host") {
+    TempDir dir;
+    ClusterOptions options;
+    options.nodes = 4;
+    options.out_dir = dir / "cluster";
+    options.base_port = 7700;
+    options.hosts = {"peer-utility", "peer-regulator", "198.18.0.3", "peer-institute"};
+    options.client_listen_host = "0.0.0.0";
+    options.gateway_port = 8443;
+    const auto summary = InitCluster(options);
+    REQUIRE(summary.ok());
+    const std::string ca_pem = *ReadFileToString(dir / "cluster/ca.pem");
+    for (int i = 0; i < 4; ++i) {
+        INFO("node " << i);
+        auto c = LoadNodeConfig(dir / ("cluster/node" + std::to_string(i) + "/node.json"));
+        REQUIRE(c.ok());
+        const std::string& host = options.hosts[static_cast<size_t>(i)];
+        CHECK(c->peer_listen() == host + ":7700");
+        CHECK(c->validators(i).address() == host + ":7700");
+        CHECK(c->client_listen() == "0.0.0.0:7701");
+        CHECK(c->gateway().listen() == "0.0.0.0:8443");
+        CHECK(c->gateway().credentials_size() == 0);
+        // The certificate names the node's own host, so that peers dialing it verify it.
+        X509Ptr cert = ParseCert(*ReadFileToString(c->tls().cert_file()));
+        if (i == 2) {
+            CHECK(X509_check_ip_asc(cert.get(), "198.18.0.3", 0) == 1);
+        } else {
+            CHECK(X509_check_host(cert.get(), host.c_str(), 0, 0, nullptr) == 1);
+        }
+        CHECK(X509_check_host(cert.get(), "peer-other", 0, 0, nullptr) == 0);
+        CHECK(VerifyWithOpenSsl(ca_pem, *ReadFileToString(c->tls().cert_file()),
+                                X509_PURPOSE_SSL_SERVER) == X509_V_OK);
+    }
+
+    // Without a client listen host, the client API binds the node's own host too; on one
+    // shared host, each node's gateway gets a port of its own.
+    options.out_dir = dir / "own";
+    options.client_listen_host.clear();
+    REQUIRE(InitCluster(options).ok());
+    CHECK(LoadNodeConfig(dir / "own/node1/node.json")->client_listen() == "peer-regulator:7701");
+    options.out_dir = dir / "shared";
+    options.hosts.clear();
+    options.gateway_port = 9000;
+    REQUIRE(InitCluster(options).ok());
+    CHECK(LoadNodeConfig(dir / "shared/node3/node.json")->gateway().listen() == "127.0.0.1:9003");
+}
+
+TEST_CASE("init-cluster refuses hosts that are not one distinct host per node") {
+    TempDir dir;
+    ClusterOptions options;
+    options.nodes = 4;
+    options.out_dir = dir / "cluster";
+    options.hosts = {"a", "b", "c"};
+    CHECK(InitCluster(options).status().code() == StatusCode::kInvalidArgument);
+    options.hosts = {"a", "b", "c", "a"};
+    const auto twice = InitCluster(options);
+    CHECK(twice.status().code() == StatusCode::kInvalidArgument);
+    CHECK_THAT(twice.status().message(), Contains("a twice"));
+    options.hosts = {"a", "b", "c", "bad host"};
+    CHECK(InitCluster(options).status().code() == StatusCode::kInvalidArgument);
+    options.hosts = {"a", "b", "c", "d"};
+    options.gateway_port = 7701;
+    CHECK_THAT(InitCluster(options).status().message(), Contains("overlaps"));
+    options.hosts.clear();
+    options.gateway_port = 7705;  // node 2's peer port on a shared host
+    CHECK(InitCluster(options).status().code() == StatusCode::kInvalidArgument);
+    CHECK_FALSE(fs::exists(dir / "cluster"));
+}
+
 // ---- chain validation key in the genesis ----
 
 TEST_CASE("genesis members are set in place or appended in the document's layout") {
