@@ -42,33 +42,7 @@ Status VerifyHeaderCertificate(const BlockHeader& header, const CommitCertificat
                       at + ": names height " + std::to_string(cert.height) + " block " +
                           ToHex(cert.block_hash) + ", not the header's " + ToHex(hash));
     }
-    const Bytes vote = CommitVoteBytes(header.chain_id, cert.height, cert.view, hash);
-    std::set<uint32_t> seen;
-    for (const auto& sig : cert.signatures) {
-        if (sig.validator >= set.size()) {
-            return Refuse(CertificateFault::kUnregisteredSigner, fault,
-                          at + ": unregistered signer: index " + std::to_string(sig.validator) +
-                              " is not in the registered set of " + std::to_string(set.size()));
-        }
-        const std::string who = set.at(sig.validator).name.empty()
-                                    ? "validator " + std::to_string(sig.validator)
-                                    : set.at(sig.validator).name;
-        if (!seen.insert(sig.validator).second) {
-            return Refuse(CertificateFault::kDuplicateSigner, fault,
-                          at + ": duplicate signer: " + who + " signed twice");
-        }
-        if (!verifier.Verify(set.at(sig.validator).public_key, vote, sig.signature)) {
-            return Refuse(CertificateFault::kForgedSignature, fault,
-                          at + ": forged certificate: the signature of " + who +
-                              " does not verify against its registered key");
-        }
-    }
-    if (seen.size() < set.Quorum()) {
-        return Refuse(CertificateFault::kShortQuorum, fault,
-                      at + ": short certificate: " + std::to_string(seen.size()) + " of " +
-                          std::to_string(set.Quorum()) + " required signatures");
-    }
-    return Status::Ok();
+    return VerifyCertificate(cert, header.chain_id, set, verifier, fault);
 }
 
 Status CheckHeaderChain(const std::vector<BlockHeader>& headers, const std::string& chain_id) {

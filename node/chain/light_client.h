@@ -20,16 +20,6 @@
 
 namespace meterchain::chain {
 
-// Why a certificate does not prove a header. Callers turn these into refusal reasons.
-enum class CertificateFault {
-    kNone = 0,
-    kMismatch,            // the certificate names another height or block hash
-    kUnregisteredSigner,  // a signer index outside the validator set
-    kDuplicateSigner,     // one validator counted twice
-    kForgedSignature,     // a signature that does not verify against the registered key
-    kShortQuorum,         // fewer valid distinct signatures than the quorum
-};
-
 const char* CertificateFaultName(CertificateFault fault);
 
 // Checks that `cert` certifies `header`: same height and block hash, and a quorum of distinct

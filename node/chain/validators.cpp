@@ -19,29 +19,38 @@ int ValidatorSet::IndexOf(ByteView public_key) const {
 }
 
 Status VerifyCertificate(const CommitCertificate& cert, const std::string& chain_id,
-                         const ValidatorSet& set, const crypto::Verifier& verifier) {
+                         const ValidatorSet& set, const crypto::Verifier& verifier,
+                         CertificateFault* fault) {
+    if (fault != nullptr) *fault = CertificateFault::kNone;
+    auto refuse = [&](CertificateFault f, const std::string& message) {
+        if (fault != nullptr) *fault = f;
+        return Unauthenticated("certificate of " + chain_id + " height " +
+                               std::to_string(cert.height) + ": " + message);
+    };
     const Bytes vote = CommitVoteBytes(chain_id, cert.height, cert.view, cert.block_hash);
     std::set<uint32_t> seen;
     for (const auto& sig : cert.signatures) {
-        const std::string who = "validator " + std::to_string(sig.validator);
         if (sig.validator >= set.size()) {
-            return Unauthenticated("certificate of height " + std::to_string(cert.height) +
-                                   ": signer index " + std::to_string(sig.validator) +
-                                   " is not in the validator set");
+            return refuse(CertificateFault::kUnregisteredSigner,
+                          "unregistered signer: index " + std::to_string(sig.validator) +
+                              " is not in the validator set of " + std::to_string(set.size()));
         }
+        const std::string& name = set.at(sig.validator).name;
+        const std::string who = "validator " + std::to_string(sig.validator) +
+                                (name.empty() ? "" : " (" + name + ")");
         if (!seen.insert(sig.validator).second) {
-            return Unauthenticated("certificate of height " + std::to_string(cert.height) +
-                                   ": " + who + " signed twice");
+            return refuse(CertificateFault::kDuplicateSigner, "duplicate signer: " + who +
+                                                                  " signed twice");
         }
         if (!verifier.Verify(set.at(sig.validator).public_key, vote, sig.signature)) {
-            return Unauthenticated("certificate of height " + std::to_string(cert.height) +
-                                   ": bad commit signature from " + who);
+            return refuse(CertificateFault::kForgedSignature,
+                          "forged certificate: bad commit signature from " + who);
         }
     }
     if (seen.size() < set.Quorum()) {
-        return Unauthenticated("certificate of height " + std::to_string(cert.height) + " has " +
-                               std::to_string(seen.size()) + " of " +
-                               std::to_string(set.Quorum()) + " required commit signatures");
+        return refuse(CertificateFault::kShortQuorum,
+                      "short certificate: " + std::to_string(seen.size()) + " of " +
+                          std::to_string(set.Quorum()) + " required commit signatures");
     }
     return Status::Ok();
 }

@@ -43,11 +43,24 @@ private:
     std::vector<Validator> m_validators;
 };
 
+// Why a certificate does not prove a header. Callers turn these into refusal reasons.
+enum class CertificateFault {
+    kNone = 0,
+    kMismatch,            // the certificate names another height or block hash
+    kUnregisteredSigner,  // a signer index outside the validator set
+    kDuplicateSigner,     // one validator counted twice
+    kForgedSignature,     // a signature that does not verify against the registered key
+    kShortQuorum,         // fewer valid distinct signatures than the quorum
+};
+
 // Verifies that `cert` carries at least Quorum() valid signatures from distinct validators of
-// `set` over CommitVoteBytes(chain_id, cert.height, cert.view, cert.block_hash).
+// `set` over CommitVoteBytes(chain_id, cert.height, cert.view, cert.block_hash). Every
+// signature present is checked (a forged extra one fails the certificate).
 // Errors: kUnauthenticated naming the offending signer (unknown index, duplicate signer, bad
-// signature) or the shortfall ("2 of 3 required commit signatures").
+// signature) or the shortfall ("2 of 3 required commit signatures"); *fault (if given) says
+// which.
 Status VerifyCertificate(const CommitCertificate& cert, const std::string& chain_id,
-                         const ValidatorSet& set, const crypto::Verifier& verifier);
+                         const ValidatorSet& set, const crypto::Verifier& verifier,
+                         CertificateFault* fault = nullptr);
 
 }  // namespace meterchain::chain

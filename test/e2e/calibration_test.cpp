@@ -100,12 +100,12 @@ TEST_CASE("calibration: a qualified request and a work order followed live to cl
     cluster.StartAll();
     REQUIRE(cluster.WaitAllUp(In(20s)));
     auto cfg = [&](int i) { return cluster.ConfigPath(i); };
-    const std::string data = SourceDir() + "/test/data";
 
     // The area's 100 meters in column order are test/data/areas/area-1/meters.jsonl (the first
     // 100 asset records of the sample data); meters 1 (TJ1000001, within tolerance) and 16
     // (TJ1000016, +7.5%) are registered on chain.
-    const std::string assets = data + "/areas/area-1/meters.jsonl";
+    const std::string areas = MC_AREAS_DIR;  // test/data/areas, unpacked in the build tree
+    const std::string assets = areas + "/area-1/meters.jsonl";
     const std::string registered = cluster.dir() + "/registered.jsonl";
     {
         std::ifstream in(assets);
@@ -122,7 +122,7 @@ TEST_CASE("calibration: a qualified request and a work order followed live to cl
     REQUIRE(upload.rc == 0);
     REQUIRE_THAT(upload.out, Catch::Contains("2/2 valid"));
 
-    Run model = Meterctl("error-model --area " + data + "/areas/area-1/area.jsonl --class 2 --assets " +
+    Run model = Meterctl("error-model --area " + areas + "/area-1/area.jsonl --class 2 --assets " +
                          assets + " --submit --run-id AREA1-RUN1 --area-id AREA-1 --config " +
                          cfg(kUtility));
     INFO(model.out.substr(0, 2000) << cluster.Problems());

@@ -133,31 +133,36 @@ uint64_t LastAnchored(client::Client& upper, const std::string& chain_id) {
     return (*s)->last_height();
 }
 
-// Polls the upper chain (the client API has no stream of a contract's state) until `chain_id`
-// is anchored at least to `height`.
-bool WaitAnchored(client::Client& upper, const std::string& chain_id, uint64_t height,
-                  Clock::time_point deadline) {
-    while (Clock::now() < deadline) {
-        if (LastAnchored(upper, chain_id) >= height) return true;
-        std::this_thread::sleep_for(100ms);  // poll interval of a deadline-bounded wait
-    }
-    return LastAnchored(upper, chain_id) >= height;
-}
-
 uint64_t Height(client::Client& c) {
     auto s = c.GetStatus();
     return s.ok() ? s->height() : 0;
 }
 
+// The upper chain's state changes only when it commits a block: each check that fails waits
+// for the next block (or the deadline) before it looks again.
+template <typename Done>
+bool WaitOnUpperBlocks(client::Client& upper, Clock::time_point deadline, Done done) {
+    for (;;) {
+        const uint64_t tip = Height(upper);
+        if (done()) return true;
+        if (Clock::now() >= deadline || !upper.WaitForHeight(tip + 1, deadline)) return done();
+    }
+}
+
+// Until `chain_id` is anchored on `upper` at least to `height`.
+bool WaitAnchored(client::Client& upper, const std::string& chain_id, uint64_t height,
+                  Clock::time_point deadline) {
+    return WaitOnUpperBlocks(upper, deadline,
+                             [&] { return LastAnchored(upper, chain_id) >= height; });
+}
+
 // An anchor a relay submitted just before it was killed may still commit: the checks wait
 // until the upper chain's mempool is empty.
 bool WaitMempoolEmpty(client::Client& upper, Clock::time_point deadline) {
-    for (;;) {
+    return WaitOnUpperBlocks(upper, deadline, [&] {
         auto st = upper.GetStatus();
-        if (st.ok() && st->mempool_size() == 0) return true;
-        if (Clock::now() >= deadline) return false;
-        std::this_thread::sleep_for(50ms);  // poll interval of a deadline-bounded wait
-    }
+        return st.ok() && st->mempool_size() == 0;
+    });
 }
 
 // Every accepted anchor of `lower` on `upper`: contiguous from 1 to the last anchored height,

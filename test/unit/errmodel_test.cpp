@@ -14,7 +14,7 @@ using namespace meterchain::errmodel;
 
 namespace {
 
-std::string Source(const std::string& relative) { return std::string(MC_SOURCE_DIR) + "/" + relative; }
+std::string AreaFile(const std::string& relative) { return std::string(MC_AREAS_DIR) + "/" + relative; }
 
 std::vector<size_t> Flagged(const AreaEstimate& e) {
     std::vector<size_t> out;
@@ -29,7 +29,7 @@ std::vector<size_t> Flagged(const AreaEstimate& e) {
 TEST_CASE("error model: the shared well-conditioned area finds exactly its 5 out-of-tolerance "
           "meters",
           "[errmodel]") {
-    auto area = LoadAreaFile(Source("test/data/areas/area-1/area.jsonl"));
+    auto area = LoadAreaFile(AreaFile("area-1/area.jsonl"));
     REQUIRE(area.ok());
     CHECK(area->meter_count == 100);
     CHECK(area->IntervalCount() == 2880);
@@ -45,7 +45,7 @@ TEST_CASE("error model: the shared well-conditioned area finds exactly its 5 out
 
 TEST_CASE("error model: the shared ill-conditioned area is not computable, for every meter",
           "[errmodel]") {
-    auto area = LoadAreaFile(Source("test/data/areas/area-ill/area.jsonl"));
+    auto area = LoadAreaFile(AreaFile("area-ill/area.jsonl"));
     REQUIRE(area.ok());
     auto e = Estimate(*area, {0.02});
     REQUIRE(e.ok());
